@@ -1,0 +1,1 @@
+"""The `arbitrage_bot` program: a thin entry point over the opensqt core."""

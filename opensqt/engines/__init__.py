@@ -1,0 +1,1 @@
+"""Composition roots: the grid and arbitrage engines, their start-up order and shutdown."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, repositories returning model objects, and the migrations runner."""

@@ -1,0 +1,1 @@
+"""Test and rehearsal helpers shipped with the library: loopback venue servers, fixture transports."""

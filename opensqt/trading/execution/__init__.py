@@ -1,0 +1,1 @@
+"""Execution: turns commands into venue calls with rate limits, retries, post-only fallback and batching."""

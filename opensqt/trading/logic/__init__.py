@@ -1,0 +1,1 @@
+"""Pure decisions: grid levels, sizing, skew, ATR interval, funding spread and APR. No I/O, no clock."""

@@ -1,0 +1,1 @@
+"""Shared test support: real-part guards, fixtures that start real servers."""
