@@ -27,6 +27,7 @@ from opensqt.model.instrument import Instrument
 from opensqt.model.market import TIMEFRAME_MS, BookTop, FundingRate, Kline, Ticker, Trade, timeframe_ms
 from opensqt.model.numbers import ONE, ZERO, to_decimal
 from opensqt.model.orders import Fill, Order
+from opensqt.model.slots import Slot
 
 __all__ = [
     "ONE",
@@ -59,6 +60,7 @@ __all__ = [
     "PositionUpdated",
     "PriceUpdated",
     "Side",
+    "Slot",
     "SlotStatus",
     "Ticker",
     "TimeInForce",

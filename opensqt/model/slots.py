@@ -1,0 +1,33 @@
+"""`Slot`: one grid level's inventory and the order working it (REQUIREMENTS §1.3, API.md InventorySlot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from opensqt.model.enums import OrderStatus, PositionStatus, Side, SlotStatus
+from opensqt.model.numbers import ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A grid level. FREE: no order; PENDING: a request is out, outcome unknown; LOCKED: an order rests.
+
+    `position_qty` is what this level holds (unsigned; the grid mode says long or short).
+    `attempt` counts orders ever sent for this level, so client order ids stay deterministic and unique.
+    """
+
+    price: Decimal
+    slot_status: SlotStatus = SlotStatus.FREE
+    position_status: PositionStatus = PositionStatus.EMPTY
+    position_qty: Decimal = ZERO
+    client_order_id: str | None = None
+    venue_order_id: str | None = None
+    order_side: Side | None = None
+    order_price: Decimal | None = None
+    order_qty: Decimal = ZERO
+    order_status: OrderStatus | None = None
+    filled_qty: Decimal = ZERO
+    post_only_failures: int = 0
+    attempt: int = 0
+    ts_update: int = 0
