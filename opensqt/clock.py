@@ -45,4 +45,4 @@ class ManualClock:
             self._ms = ms
 
     def advance(self, seconds: float) -> None:
-        self._ms += int(round(seconds * 1000))
+        self._ms += round(seconds * 1000)

@@ -1,0 +1,96 @@
+"""Channels between producers and consumers, each with an explicit policy when the consumer lags.
+
+- `LatestValue`: the newest value wins (prices); overwritten values are counted as drops.
+- anyio memory object streams with a bound give backpressure (order events, fills: never dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import anyio
+
+T = TypeVar("T")
+
+
+class LatestValue(Generic[T]):
+    """A one-slot mailbox: `send_nowait` never blocks, `receive` returns the newest unseen value.
+
+    A value overwritten before the consumer took it is a *drop*; `drops` counts them so lag is visible.
+    """
+
+    __slots__ = ("_closed", "_event", "_fresh", "_value", "drops", "name")
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self._value: T | None = None
+        self._event = anyio.Event()
+        self._fresh = False
+        self._closed = False
+        self.drops = 0
+
+    def send_nowait(self, value: T) -> None:
+        if self._closed:
+            return
+        if self._fresh:
+            self.drops += 1
+        self._value = value
+        self._fresh = True
+        self._event.set()
+
+    async def receive(self) -> T:
+        """Wait for a value newer than the last one received. Raises `anyio.EndOfStream` once closed."""
+        while True:
+            if self._fresh:
+                value = self._value
+                self._fresh = False
+                self._event = anyio.Event()
+                assert value is not None
+                return value
+            if self._closed:
+                raise anyio.EndOfStream
+            await self._event.wait()
+
+    def close(self) -> None:
+        self._closed = True
+        self._event.set()
+
+    def __aiter__(self) -> LatestValue[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+
+class Broadcast(Generic[T]):
+    """Fan-out of the newest value to any number of `LatestValue` subscribers."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self._subscribers: list[LatestValue[T]] = []
+
+    def subscribe(self) -> LatestValue[T]:
+        channel: LatestValue[T] = LatestValue(self.name)
+        self._subscribers.append(channel)
+        return channel
+
+    def unsubscribe(self, channel: LatestValue[T]) -> None:
+        if channel in self._subscribers:
+            self._subscribers.remove(channel)
+        channel.close()
+
+    def publish(self, value: T) -> None:
+        for channel in self._subscribers:
+            channel.send_nowait(value)
+
+    @property
+    def drops(self) -> int:
+        return sum(channel.drops for channel in self._subscribers)
+
+    def close(self) -> None:
+        for channel in self._subscribers:
+            channel.close()
+        self._subscribers.clear()

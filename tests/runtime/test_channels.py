@@ -1,0 +1,81 @@
+"""Channels: newest-wins mailboxes count what they drop; limiters wait exactly as configured."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from opensqt.runtime.channels import Broadcast, LatestValue
+from opensqt.runtime.limits import TokenBucket, backoff_delays
+
+
+async def test_latest_value_keeps_the_newest_and_counts_drops() -> None:
+    box: LatestValue[int] = LatestValue()
+    for i in range(5):
+        box.send_nowait(i)
+    assert await box.receive() == 4
+    assert box.drops == 4
+    box.send_nowait(9)
+    assert await box.receive() == 9
+    assert box.drops == 4
+
+
+async def test_latest_value_wakes_a_waiting_consumer_and_ends_on_close() -> None:
+    box: LatestValue[str] = LatestValue()
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for value in box:
+            got.append(value)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        await anyio.sleep(0)
+        box.send_nowait("a")
+        await anyio.sleep(0)
+        await anyio.sleep(0)
+        box.send_nowait("b")
+        await anyio.sleep(0)
+        await anyio.sleep(0)
+        box.close()
+    assert got == ["a", "b"]
+
+
+async def test_broadcast_fans_out_to_every_subscriber() -> None:
+    hub: Broadcast[int] = Broadcast()
+    a, b = hub.subscribe(), hub.subscribe()
+    hub.publish(1)
+    hub.publish(2)
+    assert await a.receive() == 2 and await b.receive() == 2
+    assert hub.drops == 2
+    hub.unsubscribe(a)
+    hub.publish(3)
+    assert await b.receive() == 3
+    with pytest.raises(anyio.EndOfStream):
+        await a.receive()
+
+
+def test_token_bucket_with_a_manual_clock() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=2, capacity=2, clock=lambda: now[0])
+    assert bucket.try_acquire() and bucket.try_acquire()
+    assert not bucket.try_acquire()
+    now[0] = 0.5
+    assert bucket.try_acquire()
+    assert not bucket.try_acquire()
+    bucket.penalise(3.0)
+    now[0] = 3.0
+    assert not bucket.try_acquire()
+    now[0] = 4.0
+    assert bucket.try_acquire()
+    with pytest.raises(ValueError, match="rate limit"):
+        TokenBucket(rate=0)
+
+
+def test_backoff_is_bounded_and_grows() -> None:
+    import random
+
+    delay = backoff_delays(base=0.1, factor=2, cap=1.0, rng=random.Random(1))
+    values = [delay(n) for n in range(10)]
+    assert all(0 <= v <= 1.0 for v in values)
+    assert all(delay(0) <= 0.1 for _ in range(20))
