@@ -22,19 +22,28 @@ BTC = Instrument(
     min_notional=Decimal("5"),
 )
 
-steps = st.sampled_from([Decimal("0.1"), Decimal("0.01"), Decimal("0.0001"), Decimal("0.5"), Decimal("1"), Decimal("25")])
+steps = st.sampled_from(
+    [Decimal("0.1"), Decimal("0.01"), Decimal("0.0001"), Decimal("0.5"), Decimal("1"), Decimal("25")]
+)
 prices = st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("1000000"), places=6, allow_nan=False)
 
 
 def _inst(tick: Decimal, lot: Decimal) -> Instrument:
     return Instrument(
-        symbol="X/USDT:USDT", venue_symbol="XUSDT", kind=InstrumentKind.LINEAR_PERPETUAL,
-        base="X", quote="USDT", tick_size=tick, lot_size=lot,
+        symbol="X/USDT:USDT",
+        venue_symbol="XUSDT",
+        kind=InstrumentKind.LINEAR_PERPETUAL,
+        base="X",
+        quote="USDT",
+        tick_size=tick,
+        lot_size=lot,
     )
 
 
 @given(price=prices, tick=steps, lot=steps, side=st.sampled_from([None, Side.BUY, Side.SELL]))
-def test_rounded_price_is_on_the_tick_and_passive(price: Decimal, tick: Decimal, lot: Decimal, side: Side | None) -> None:
+def test_rounded_price_is_on_the_tick_and_passive(
+    price: Decimal, tick: Decimal, lot: Decimal, side: Side | None
+) -> None:
     inst = _inst(tick, lot)
     rounded = inst.round_price(price, side)
     assert inst.is_on_tick(rounded)
@@ -81,8 +90,13 @@ def test_exact_examples() -> None:
 @pytest.mark.parametrize("field", ["tick_size", "lot_size", "contract_size"])
 def test_non_positive_steps_are_refused_naming_the_field(field: str) -> None:
     kwargs = dict(
-        symbol="X/USDT:USDT", venue_symbol="XUSDT", kind=InstrumentKind.SPOT, base="X", quote="USDT",
-        tick_size=Decimal("0.1"), lot_size=Decimal("1"),
+        symbol="X/USDT:USDT",
+        venue_symbol="XUSDT",
+        kind=InstrumentKind.SPOT,
+        base="X",
+        quote="USDT",
+        tick_size=Decimal("0.1"),
+        lot_size=Decimal("1"),
     )
     kwargs[field] = Decimal("0")
     with pytest.raises(ValueError, match=field):
