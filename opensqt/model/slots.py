@@ -13,7 +13,8 @@ from opensqt.model.numbers import ZERO
 class Slot:
     """A grid level. FREE: no order; PENDING: a request is out, outcome unknown; LOCKED: an order rests.
 
-    `position_qty` is what this level holds (unsigned; the grid mode says long or short).
+    `position_qty` is what this level holds (unsigned); `position_side` is the side of the fills that opened it
+    (BUY: long, SELL: short), needed in neutral mode where both sides open inventory; None when empty.
     `attempt` counts orders ever sent for this level, so client order ids stay deterministic and unique.
     """
 
@@ -31,3 +32,4 @@ class Slot:
     post_only_failures: int = 0
     attempt: int = 0
     ts_update: int = 0
+    position_side: Side | None = None
