@@ -1,0 +1,593 @@
+"""`CcxtExchange`: the `Exchange` port over one ccxt.pro client, with typed Decimal results and our errors.
+
+One instance owns one ccxt client (its own rate limiter, session and credentials). Venue differences come
+from `VenueSpec`; parsing lives in `parse.py`, error mapping in `errors.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import anyio
+from loguru import logger
+
+from opensqt.exchanges import errors as ours
+from opensqt.exchanges.ccxt import parse
+from opensqt.exchanges.ccxt.errors import VENUE_CODES, map_ccxt_error, venue_code
+from opensqt.exchanges.ccxt.venues import VenueSpec
+from opensqt.model import (
+    Balance,
+    BookTop,
+    FundingRate,
+    Instrument,
+    Kline,
+    Order,
+    OrderStatus,
+    OrderUpdated,
+    PlaceOrder,
+    Position,
+    Side,
+    Ticker,
+    TimeInForce,
+    Trade,
+)
+
+T = TypeVar("T")
+
+_SEEN_TRADES_MAX = 10_000
+_RECOVERY_LOOKBACK_MS = 60_000
+# Keys where venues put funding fields in ticker / mark-price pushes (binance markPrice, bybit, bitget, gate).
+_FUNDING_KEYS = {
+    "rate": ("r", "fundingRate", "funding_rate"),
+    "next": ("T", "nextFundingTime", "next_funding_time"),
+    "mark": ("p", "markPrice", "mark_price"),
+    "index": ("i", "indexPrice", "index_price"),
+}
+
+
+class CcxtExchange:
+    """A venue account through ccxt.pro. Construct with `opensqt.exchanges.factory.build_exchange`."""
+
+    def __init__(
+        self, spec: VenueSpec, client: Any, *, label: str | None = None, max_concurrency: int = 5
+    ) -> None:
+        self.spec = spec
+        self.name = label or spec.name
+        self._client = client
+        self._limit = anyio.CapacityLimiter(max_concurrency)
+        self._markets: dict[str, Instrument] = {}
+        self._known: dict[str, Order] = {}  # venue order id -> last state we reported
+        self._ids: dict[str, str] = {}  # client order id -> venue order id
+        self._seen_trades: OrderedDict[str, None] = OrderedDict()
+        self._needs_recovery = False
+        self._last_event_ms = 0
+        # The pending `watch_orders` call across a reconnect: started before gap recovery so the stream is
+        # subscribed first, awaited by the next `watch_orders`, cancelled in `close`.
+        self._pending_watch: asyncio.Task[Any] | None = None
+        self.has: Mapping[str, bool] = {
+            "create_orders": spec.native_batch_create and bool(client.has.get("createOrders")),
+            "cancel_orders": spec.native_batch_cancel and bool(client.has.get("cancelOrders")),
+            "cancel_all_orders": bool(client.has.get("cancelAllOrders")),
+            "watch_trades": bool(client.has.get("watchTrades")),
+            "watch_ticker": bool(client.has.get("watchTicker")),
+            "watch_bids_asks": bool(client.has.get("watchBidsAsks")),
+            "watch_ohlcv": bool(client.has.get("watchOHLCV")),
+            "watch_orders": bool(client.has.get("watchOrders")),
+            "watch_positions": bool(client.has.get("watchPositions")),
+            "watch_balance": bool(client.has.get("watchBalance")),
+            "watch_funding_rate": True,
+            "fetch_funding_rates": bool(client.has.get("fetchFundingRates")),
+            "set_leverage": spec.market_type == "swap",
+            "margin_short": spec.market_type == "swap",
+        }
+
+    @property
+    def client(self) -> Any:
+        """The underlying ccxt client, for tests and diagnostics."""
+        return self._client
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except ours.VenueError:
+            raise
+        except ValueError as exc:  # our parsers: a venue answer we cannot read
+            raise ours.ExchangeError(
+                f"{self.name}: unreadable venue answer: {exc}", venue=self.name
+            ) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith(("ccxt", "aiohttp")) or isinstance(
+                exc, OSError | TimeoutError
+            ):
+                raise map_ccxt_error(exc, self.spec.name) from None
+            raise
+
+    # --- markets and account ---------------------------------------------------------------
+
+    async def load_markets(self, reload: bool = False) -> Mapping[str, Instrument]:
+        if self._markets and not reload:
+            return self._markets
+        raw = await self._call(self._client.load_markets(reload))
+        out: dict[str, Instrument] = {}
+        for symbol, market in raw.items():
+            if market.get("type") != self.spec.market_type and not (
+                self.spec.market_type == "swap" and market.get("swap")
+            ):
+                continue
+            if market.get("active") is False:
+                continue
+            try:
+                inst = parse.instrument_from_market(market, self.name, self._client.precisionMode)
+            except ValueError as exc:
+                raise ours.ExchangeError(f"{self.name}: {exc}", venue=self.name) from None
+            if inst is not None:
+                out[symbol] = inst
+        self._markets = out
+        return out
+
+    async def fetch_balance(self) -> Mapping[str, Balance]:
+        raw = await self._call(self._client.fetch_balance())
+        return self._parse(parse.balances_from_ccxt, raw)
+
+    async def fetch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
+        raw = await self._call(self._client.fetch_positions(list(symbols) if symbols else None))
+        return [
+            self._parse(parse.position_from_ccxt, p) for p in raw if p.get("contracts") not in (None, "0", "")
+        ]
+
+    async def set_leverage(self, symbol: str, leverage: int) -> int:
+        params = {"marginMode": "cross"} if self.spec.name in ("okx", "bitget") else {}
+        await self._call(self._client.set_leverage(leverage, symbol, params))
+        return leverage
+
+    async def fetch_leverage(self, symbol: str) -> int:
+        raw = await self._call(self._client.fetch_leverage(symbol))
+        value = raw.get("longLeverage") or raw.get("shortLeverage")
+        if value is None:
+            raise ours.ExchangeError(
+                f"{self.name}: leverage for {symbol}: venue answered none", venue=self.name
+            )
+        return int(parse.dec(value, f"leverage {symbol}"))
+
+    async def set_margin_mode(self, symbol: str, mode: str = "cross") -> None:
+        if mode not in ("cross", "isolated"):
+            raise ValueError(f"margin mode: expected cross or isolated, got {mode!r}")
+        await self._call(self._client.set_margin_mode(mode, symbol))
+
+    async def fetch_trading_fees(self, symbol: str) -> tuple[Decimal, Decimal]:
+        raw = await self._call(self._client.fetch_trading_fee(symbol))
+        return parse.dec(raw["maker"], f"fee {symbol} maker"), parse.dec(raw["taker"], f"fee {symbol} taker")
+
+    async def fetch_position_mode(self) -> bool:
+        if self.spec.market_type != "swap":
+            return False
+        raw = await self._call(self._client.fetch_position_mode())
+        return bool(raw.get("hedged"))
+
+    async def ensure_one_way(self) -> None:
+        """Raise `PositionModeError` when the account is in hedge mode: our slots assume one net position."""
+        if await self.fetch_position_mode():
+            raise ours.PositionModeError(
+                f"{self.name}: the account is in hedge (dual-side) position mode; switch it to one-way "
+                "in the venue's settings (we never switch it for you: open positions would be affected)",
+                venue=self.name,
+            )
+
+    async def fetch_time(self) -> int:
+        return int(await self._call(self._client.fetch_time()))
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def _order_params(self, command: PlaceOrder) -> dict[str, Any]:
+        reason = self.spec.check_client_order_id(command.client_order_id)
+        if reason is not None:
+            raise ours.InvalidOrder(f"{self.name}: {reason}", venue=self.name)
+        params: dict[str, Any] = {"clientOrderId": self.spec.client_id_prefix + command.client_order_id}
+        if command.post_only:
+            params["postOnly"] = True
+        elif command.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            params["timeInForce"] = command.time_in_force.value
+        if command.reduce_only:
+            params["reduceOnly"] = True
+        return params
+
+    def _track(self, order: Order) -> Order:
+        order = self._strip_prefix(order)
+        if order.venue_order_id:
+            self._ids[order.client_order_id] = order.venue_order_id
+            if order.is_open:
+                self._known.setdefault(order.venue_order_id, order)
+        return order
+
+    def _strip_prefix(self, order: Order) -> Order:
+        prefix = self.spec.client_id_prefix
+        if prefix and order.client_order_id.startswith(prefix):
+            from dataclasses import replace
+
+            return replace(order, client_order_id=order.client_order_id[len(prefix) :])
+        return order
+
+    async def create_order(self, command: PlaceOrder) -> Order:
+        params = self._order_params(command)
+        price = str(command.price) if command.price is not None else None
+        raw = await self._call(
+            self._client.create_order(
+                command.symbol, command.type.value, command.side.value, str(command.quantity), price, params
+            )
+        )
+        return self._track(self._parse(parse.order_from_ccxt, raw, command))
+
+    async def create_orders(self, commands: Sequence[PlaceOrder]) -> list[Order | Exception]:
+        if not self.has["create_orders"] or len(commands) <= 1:
+            return await self._each(self.create_order, list(commands))
+        results: list[Order | Exception] = []
+        for start in range(0, len(commands), self.spec.max_batch):
+            chunk = list(commands[start : start + self.spec.max_batch])
+            requests: list[dict[str, Any]] = []
+            errors: dict[int, Exception] = {}
+            for i, c in enumerate(chunk):
+                try:
+                    params = self._order_params(c)
+                except ours.InvalidOrder as exc:
+                    errors[i] = exc
+                    continue
+                requests.append(
+                    {
+                        "symbol": c.symbol,
+                        "type": c.type.value,
+                        "side": c.side.value,
+                        "amount": str(c.quantity),
+                        "price": str(c.price) if c.price is not None else None,
+                        "params": params,
+                    }
+                )
+            try:
+                raws = await self._call(self._client.create_orders(requests)) if requests else []
+            except ours.VenueError as exc:
+                results += [errors.get(i, exc) for i in range(len(chunk))]
+                continue
+            it = iter(raws)
+            for i, c in enumerate(chunk):
+                if i in errors:
+                    results.append(errors[i])
+                    continue
+                raw = next(it, None)
+                results.append(self._batch_item(raw, c))
+        return results
+
+    def _batch_item(self, raw: Mapping[str, Any] | None, command: PlaceOrder) -> Order | Exception:
+        if raw is None:
+            return ours.ExchangeError(
+                f"{self.name}: batch answer missing for {command.client_order_id}", venue=self.name
+            )
+        info = raw.get("info") or {}
+        if not raw.get("id") and isinstance(info, Mapping):
+            code = venue_code(dict(info))
+            cls = VENUE_CODES.get(self.spec.name, {}).get(code or "", ours.ExchangeError)
+            text = f"{self.name}: {command.client_order_id} rejected: {json.dumps(info, default=str)}"
+            if cls is ours.RateLimited:
+                return ours.RateLimited(text, venue=self.name, code=code)
+            return cls(text, venue=self.name, code=code)
+        try:
+            return self._track(parse.order_from_ccxt(raw, command))
+        except ValueError as exc:
+            return ours.ExchangeError(f"{self.name}: unreadable venue answer: {exc}", venue=self.name)
+
+    async def _each(self, fn: Any, items: list[Any]) -> list[Any]:
+        """Bounded concurrent single calls, results in input order, exceptions returned in place."""
+        results: list[Any] = [None] * len(items)
+
+        async def one(i: int, item: Any) -> None:
+            async with self._limit:
+                try:
+                    results[i] = await fn(item)
+                except ours.VenueError as exc:
+                    results[i] = exc
+
+        async with anyio.create_task_group() as tg:
+            for i, item in enumerate(items):
+                tg.start_soon(one, i, item)
+        return results
+
+    def _id_args(self, client_order_id: str) -> tuple[str | None, dict[str, Any]]:
+        if self.spec.client_id_prefix:  # gate takes its `text` id in place of the order id
+            return self.spec.client_id_prefix + client_order_id, {}
+        return self._ids.get(client_order_id), {"clientOrderId": client_order_id}
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> Order:
+        oid, params = self._id_args(client_order_id)
+        raw = await self._call(self._client.fetch_order(oid, symbol, params))
+        return self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        raw = await self._call(self._client.fetch_open_orders(symbol))
+        return [self._track(self._parse(parse.order_from_ccxt, o)) for o in raw]
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> Order:
+        oid, params = self._id_args(client_order_id)
+        raw = await self._call(self._client.cancel_order(oid, symbol, params))
+        order = self._strip_prefix(
+            self._parse(parse.order_from_ccxt, self._fill_cancel(raw, symbol, client_order_id))
+        )
+        return order
+
+    def _fill_cancel(self, raw: Mapping[str, Any], symbol: str, cid: str) -> dict[str, Any]:
+        # Some venues answer a cancel with ids only: complete it from what we know of the order.
+        out = dict(raw)
+        known = self._known.get(str(out.get("id") or self._ids.get(cid, "")))
+        out.setdefault("symbol", symbol)
+        if not out.get("clientOrderId"):
+            out["clientOrderId"] = cid
+        if known is not None:
+            for key, value in (
+                ("side", known.side.value),
+                ("amount", str(known.quantity)),
+                ("type", known.type.value),
+                ("price", str(known.price) if known.price else None),
+            ):
+                if not out.get(key):
+                    out[key] = value
+        if not out.get("status"):
+            out["status"] = "canceled"
+        return out
+
+    async def cancel_orders(self, symbol: str, client_order_ids: Sequence[str]) -> list[Order | Exception]:
+        ids = [self._ids.get(c) for c in client_order_ids]
+        if not self.has["cancel_orders"] or len(ids) <= 1 or None in ids or self.spec.client_id_prefix:
+            return await self._each(lambda cid: self.cancel_order(symbol, cid), list(client_order_ids))
+        results: list[Order | Exception] = []
+        for start in range(0, len(ids), self.spec.max_batch):
+            chunk_ids = [i for i in ids[start : start + self.spec.max_batch] if i is not None]
+            chunk_cids = list(client_order_ids[start : start + self.spec.max_batch])
+            try:
+                raws = await self._call(self._client.cancel_orders(chunk_ids, symbol))
+            except ours.VenueError as exc:
+                results += [exc] * len(chunk_cids)
+                continue
+            for cid, raw in zip(chunk_cids, list(raws) + [None] * (len(chunk_cids) - len(raws)), strict=True):
+                if raw is None or not raw.get("id"):
+                    item = self._batch_item(raw, PlaceOrder(cid, symbol, Side.BUY, Decimal(1), Decimal(1)))
+                    results.append(
+                        item
+                        if isinstance(item, Exception)
+                        else ours.ExchangeError(f"{self.name}: cancel {cid}: no answer", venue=self.name)
+                    )
+                    continue
+                results.append(
+                    self._strip_prefix(
+                        self._parse(parse.order_from_ccxt, self._fill_cancel(raw, symbol, cid))
+                    )
+                )
+        return results
+
+    async def cancel_all_orders(self, symbol: str, side: Side | None = None) -> list[Order]:
+        open_orders = [o for o in await self.fetch_open_orders(symbol) if side is None or o.side is side]
+        if not open_orders:
+            return []
+        if side is None and self.has["cancel_all_orders"]:
+            await self._call(self._client.cancel_all_orders(symbol))
+            return [o.with_status(OrderStatus.CANCELED) for o in open_orders]
+        results = await self.cancel_orders(symbol, [o.client_order_id for o in open_orders])
+        return [r for r in results if isinstance(r, Order)]
+
+    # --- market data ----------------------------------------------------------------------------
+
+    async def fetch_funding_rate(self, symbol: str) -> FundingRate:
+        raw = await self._call(self._client.fetch_funding_rate(symbol))
+        return self._parse(parse.funding_from_ccxt, raw, self.spec.default_funding_hours)
+
+    async def fetch_funding_rates(self, symbols: Sequence[str] | None = None) -> dict[str, FundingRate]:
+        raw = await self._call(self._client.fetch_funding_rates(list(symbols) if symbols else None))
+        out = {}
+        for sym, r in raw.items():
+            if r.get("fundingRate") is None:
+                continue
+            out[sym] = self._parse(parse.funding_from_ccxt, r, self.spec.default_funding_hours)
+        return out
+
+    async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
+        raw = await self._call(self._client.fetch_tickers(list(symbols) if symbols else None))
+        return {sym: self._parse(parse.ticker_from_ccxt, t) for sym, t in raw.items()}
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
+    ) -> list[Kline]:
+        rows = await self._call(self._client.fetch_ohlcv(symbol, timeframe, since, limit))
+        return [self._parse(parse.kline_from_ccxt, symbol, timeframe, row) for row in rows]
+
+    async def watch_trades(self, symbol: str) -> list[Trade]:
+        raw = await self._call(self._client.watch_trades(symbol))
+        return [
+            Trade(
+                symbol=symbol,
+                price=parse.dec(t["price"], "trade price"),
+                quantity=parse.dec(t["amount"], "trade amount"),
+                side=Side(t.get("side") or "buy"),
+                trade_id=str(t.get("id") or ""),
+                ts_event=int(t.get("timestamp") or 0),
+            )
+            for t in raw
+        ]
+
+    async def watch_ticker(self, symbol: str) -> Ticker:
+        return self._parse(parse.ticker_from_ccxt, await self._call(self._client.watch_ticker(symbol)))
+
+    async def watch_bids_asks(self, symbol: str) -> BookTop:
+        raw = await self._call(self._client.watch_bids_asks([symbol]))
+        t = raw[symbol]
+        return BookTop(
+            symbol=symbol,
+            bid=parse.dec(t["bid"], "bid"),
+            bid_qty=parse.dec(t["bidVolume"], "bidVolume"),
+            ask=parse.dec(t["ask"], "ask"),
+            ask_qty=parse.dec(t["askVolume"], "askVolume"),
+            ts_event=int(t.get("timestamp") or 0),
+        )
+
+    async def watch_ohlcv(self, symbol: str, timeframe: str = "1m") -> list[Kline]:
+        rows = await self._call(self._client.watch_ohlcv(symbol, timeframe))
+        # ccxt does not mark whether the newest candle is final: treat it as forming.
+        return [
+            self._parse(parse.kline_from_ccxt, symbol, timeframe, row, i < len(rows) - 1)
+            for i, row in enumerate(rows)
+        ]
+
+    async def watch_funding_rate(self, symbol: str) -> FundingRate:
+        if self._client.has.get("watchFundingRate"):
+            raw = await self._call(self._client.watch_funding_rate(symbol))
+            return self._parse(parse.funding_from_ccxt, raw, self.spec.default_funding_hours)
+        if self.spec.ccxt_id.startswith("binance"):
+            tick = await self._call(self._client.watch_mark_price(symbol))
+        else:
+            tick = await self._call(self._client.watch_ticker(symbol))
+        info = tick.get("info") or {}
+        found = {
+            k: next((info[n] for n in names if info.get(n) not in (None, "")), None)
+            for k, names in _FUNDING_KEYS.items()
+        }
+        if found["rate"] is None:
+            # The push carries no funding fields (gate's ticker): fall back to one REST read.
+            return await self.fetch_funding_rate(symbol)
+        return FundingRate(
+            symbol=symbol,
+            rate=parse.dec(found["rate"], "funding rate"),
+            interval_hours=self.spec.default_funding_hours,
+            next_funding_time=int(found["next"] or 0),
+            mark_price=parse.opt_dec(found["mark"], "mark price"),
+            index_price=parse.opt_dec(found["index"], "index price"),
+            ts_event=int(tick.get("timestamp") or 0),
+        )
+
+    # --- user streams and gap recovery ------------------------------------------------------------
+
+    async def watch_orders(self, symbol: str | None = None) -> list[OrderUpdated]:
+        """The next batch of order updates. After a dropped stream, the first call resubscribes, then
+        recovers what the gap hid (open orders, recent fills, final states) over REST before streaming on."""
+        if self._needs_recovery:
+            self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
+            await self._wait_connected()
+            self._needs_recovery = False
+            recovered = await self._recover(symbol)
+            if recovered:
+                return recovered
+        try:
+            if self._pending_watch is not None:
+                task, self._pending_watch = self._pending_watch, None
+                raw = await self._call(task)
+            else:
+                raw = await self._call(self._client.watch_orders(symbol))
+        except ours.NetworkError:
+            self._needs_recovery = True
+            raise
+        return self._updates(raw)
+
+    async def _wait_connected(self) -> None:
+        # The pending watch opens (or reuses) the private socket; wait until it is up so recovery happens
+        # after the stream is live and nothing can fall between the REST snapshot and the stream.
+        for _ in range(200):
+            clients = list(getattr(self._client, "clients", {}).values())
+            if (clients and all(c.connected.done() for c in clients)) or (
+                self._pending_watch and self._pending_watch.done()
+            ):
+                return
+            await asyncio.sleep(0.01)
+
+    def _updates(self, raws: Sequence[Mapping[str, Any]]) -> list[OrderUpdated]:
+        out: list[OrderUpdated] = []
+        for raw in raws:
+            order = self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
+            previous = self._known.get(order.venue_order_id or "")
+            info = raw.get("info") or {}
+            fill = None
+            carries = False
+            if isinstance(info, Mapping):
+                fill = parse.last_fill_from_info(order, info)
+                carries = parse.info_carries_fills(info)
+            if fill is None and not carries:
+                fill = parse.fill_from_delta(previous, order)
+            if fill is not None:
+                if fill.trade_id in self._seen_trades:
+                    fill = None
+                else:
+                    self._remember_trade(fill.trade_id)
+            self._note(order)
+            out.append(OrderUpdated(order, fill))
+        return out
+
+    def _note(self, order: Order) -> None:
+        self._last_event_ms = max(self._last_event_ms, order.ts_event)
+        if order.venue_order_id:
+            self._ids[order.client_order_id] = order.venue_order_id
+            if order.is_open:
+                self._known[order.venue_order_id] = order
+            else:
+                self._known.pop(order.venue_order_id, None)
+
+    def _remember_trade(self, trade_id: str) -> None:
+        self._seen_trades[trade_id] = None
+        while len(self._seen_trades) > _SEEN_TRADES_MAX:
+            self._seen_trades.popitem(last=False)
+
+    async def _recover(self, symbol: str | None) -> list[OrderUpdated]:
+        symbols = {symbol} if symbol else {o.symbol for o in self._known.values()}
+        out: list[OrderUpdated] = []
+        since = self._last_event_ms - _RECOVERY_LOOKBACK_MS if self._last_event_ms else None
+        for sym in sorted(symbols):
+            trades = await self._call(self._client.fetch_my_trades(sym, since))
+            open_now = {o.venue_order_id: o for o in await self.fetch_open_orders(sym)}
+            for raw in trades:
+                fill = self._parse(parse.fill_from_trade, raw)
+                if fill.trade_id in self._seen_trades:
+                    continue
+                self._remember_trade(fill.trade_id)
+                order = open_now.get(fill.venue_order_id) or await self._final_state(sym, fill.venue_order_id)
+                if order is None:
+                    continue
+                from dataclasses import replace
+
+                out.append(OrderUpdated(order, replace(fill, client_order_id=order.client_order_id)))
+                self._note(order)
+            for oid, before in list(self._known.items()):
+                if before.symbol != sym or oid in open_now:
+                    continue
+                final = await self._final_state(sym, oid)
+                if final is not None and final.status != before.status:
+                    out.append(OrderUpdated(final))
+                    self._note(final)
+        logger.info("{}: order stream resubscribed; recovered {} updates over REST", self.name, len(out))
+        return out
+
+    async def _final_state(self, symbol: str, venue_order_id: str | None) -> Order | None:
+        if venue_order_id is None:
+            return None
+        try:
+            raw = await self._call(self._client.fetch_order(venue_order_id, symbol))
+        except ours.OrderNotFound:
+            return None
+        return self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
+
+    async def watch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
+        raw = await self._call(self._client.watch_positions(list(symbols) if symbols else None))
+        return [self._parse(parse.position_from_ccxt, p) for p in raw]
+
+    async def watch_balance(self) -> Mapping[str, Balance]:
+        return self._parse(parse.balances_from_ccxt, await self._call(self._client.watch_balance()))
+
+    async def close(self) -> None:
+        if self._pending_watch is not None:
+            self._pending_watch.cancel()
+            self._pending_watch = None
+        await self._client.close()
+
+    def _parse(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ours.ExchangeError(
+                f"{self.name}: unreadable venue answer: {exc}", venue=self.name
+            ) from None

@@ -1,0 +1,361 @@
+"""Convert ccxt's unified dicts (run with `number = str`: every amount a string) into typed model values.
+
+Nothing here touches the network: the adapter calls ccxt, these functions turn its answers into Decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from opensqt.model import (
+    Balance,
+    Fill,
+    FundingRate,
+    Instrument,
+    InstrumentKind,
+    Kline,
+    LiquiditySide,
+    Order,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    Position,
+    Side,
+    Ticker,
+    TimeInForce,
+    to_decimal,
+)
+
+_TICK_SIZE = 4  # ccxt.base.decimal_to_precision.TICK_SIZE
+_DECIMAL_PLACES = 2
+
+
+def dec(value: Any, field: str) -> Decimal:
+    """A venue number as Decimal. ccxt's own constants (fee tables) are floats: take their shortest repr,
+    which is the literal written in ccxt's source, never the binary expansion."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return to_decimal(value, field)
+
+
+def opt_dec(value: Any, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return dec(value, field)
+
+
+def _precision_step(value: Any, mode: int, field: str) -> Decimal:
+    if mode == _DECIMAL_PLACES:
+        return Decimal(1).scaleb(-int(dec(value, field)))
+    return dec(value, field)
+
+
+def instrument_from_market(market: Mapping[str, Any], venue: str, precision_mode: int) -> Instrument | None:
+    """One ccxt market as an `Instrument`; None for markets we do not trade (inverse, dated, options)."""
+    symbol = str(market["symbol"])
+    if market.get("spot"):
+        kind = InstrumentKind.SPOT
+    elif market.get("swap") and market.get("linear"):
+        kind = InstrumentKind.LINEAR_PERPETUAL
+    else:
+        return None
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+    if precision.get("price") is None or precision.get("amount") is None:
+        raise ValueError(f"market {symbol}: precision.price and precision.amount are required")
+    lot = _precision_step(precision["amount"], precision_mode, f"market {symbol} precision.amount")
+    min_qty = opt_dec((limits.get("amount") or {}).get("min"), f"market {symbol} limits.amount.min")
+    min_notional = opt_dec((limits.get("cost") or {}).get("min"), f"market {symbol} limits.cost.min")
+    max_lev = opt_dec((limits.get("leverage") or {}).get("max"), f"market {symbol} limits.leverage.max")
+    contract_size = opt_dec(market.get("contractSize"), f"market {symbol} contractSize")
+    maker = opt_dec(market.get("maker"), f"market {symbol} maker")
+    taker = opt_dec(market.get("taker"), f"market {symbol} taker")
+    return Instrument(
+        symbol=symbol,
+        venue_symbol=str(market["id"]),
+        kind=kind,
+        base=str(market["base"]),
+        quote=str(market["quote"]),
+        tick_size=_precision_step(precision["price"], precision_mode, f"market {symbol} precision.price"),
+        lot_size=lot,
+        min_qty=min_qty if min_qty is not None else lot,
+        min_notional=min_notional if min_notional is not None else Decimal(0),
+        contract_size=contract_size if contract_size is not None and contract_size > 0 else Decimal(1),
+        maker_fee=maker if maker is not None else Decimal("0.0002"),
+        taker_fee=taker if taker is not None else Decimal("0.0005"),
+        max_leverage=int(max_lev) if max_lev is not None and max_lev >= 1 else 125,
+        venue=venue,
+    )
+
+
+_STATUS = {
+    "open": OrderStatus.NEW,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "rejected": OrderStatus.REJECTED,
+    "expired": OrderStatus.EXPIRED,
+}
+
+
+def _tif(order: Mapping[str, Any]) -> TimeInForce:
+    if order.get("postOnly") or order.get("timeInForce") == "PO":
+        return TimeInForce.POST_ONLY
+    tif = order.get("timeInForce")
+    if tif in ("IOC", "FOK"):
+        return TimeInForce(tif)
+    return TimeInForce.GTC
+
+
+def order_from_ccxt(order: Mapping[str, Any], command: PlaceOrder | None = None) -> Order:
+    """A ccxt order as ours. Venues that answer a submit with ids only (bybit, okx) are completed from
+    the command that placed it."""
+    symbol = order.get("symbol") or (command.symbol if command else None)
+    if not symbol:
+        raise ValueError("order: symbol missing in the venue's answer")
+    cid = order.get("clientOrderId") or (command.client_order_id if command else None) or ""
+    side_raw = order.get("side") or (command.side.value if command else None)
+    if side_raw not in ("buy", "sell"):
+        raise ValueError(f"order {cid}: side must be buy or sell, got {side_raw!r}")
+    amount = opt_dec(order.get("amount"), f"order {cid} amount")
+    if amount is None or amount <= 0:
+        if command is None:
+            raise ValueError(f"order {cid}: amount missing in the venue's answer")
+        amount = command.quantity
+    price = opt_dec(order.get("price"), f"order {cid} price")
+    if price is not None and price <= 0:
+        price = None
+    type_raw = order.get("type") or (command.type.value if command else "limit")
+    otype = OrderType.MARKET if type_raw == "market" else OrderType.LIMIT
+    if otype is OrderType.LIMIT and price is None and command is not None:
+        price = command.price
+    filled = opt_dec(order.get("filled"), f"order {cid} filled") or Decimal(0)
+    status = _STATUS.get(str(order.get("status") or "open"), OrderStatus.NEW)
+    if status is OrderStatus.NEW and filled > 0:
+        status = OrderStatus.PARTIALLY_FILLED
+    tif = _tif(order)
+    if command is not None and command.post_only:
+        tif = TimeInForce.POST_ONLY
+    ts = order.get("lastUpdateTimestamp") or order.get("timestamp") or 0
+    return Order(
+        client_order_id=str(cid),
+        symbol=str(symbol),
+        side=Side(side_raw),
+        type=otype,
+        quantity=amount,
+        price=price,
+        venue_order_id=str(order["id"]) if order.get("id") not in (None, "") else None,
+        filled=min(filled, amount),
+        average_price=opt_dec(order.get("average"), f"order {cid} average"),
+        status=status,
+        time_in_force=tif,
+        reduce_only=bool(order.get("reduceOnly")) or bool(command and command.reduce_only),
+        ts_event=int(ts),
+    )
+
+
+def fill_from_trade(trade: Mapping[str, Any], client_order_id: str = "") -> Fill:
+    """A ccxt `my trade` as our fill. Fee cost is what we paid (positive), as ccxt reports it."""
+    tid = str(trade.get("id") or "")
+    fee = trade.get("fee") or {}
+    taker = trade.get("takerOrMaker")
+    info = trade.get("info") or {}
+    realized = info.get("realizedPnl") if isinstance(info, Mapping) else None
+    return Fill(
+        trade_id=tid,
+        client_order_id=str(trade.get("clientOrderId") or client_order_id),
+        symbol=str(trade["symbol"]),
+        side=Side(trade["side"]),
+        price=dec(trade["price"], f"trade {tid} price"),
+        quantity=dec(trade["amount"], f"trade {tid} amount"),
+        fee=opt_dec(fee.get("cost"), f"trade {tid} fee.cost") or Decimal(0),
+        fee_asset=str(fee.get("currency") or ""),
+        liquidity=LiquiditySide.TAKER if taker == "taker" else LiquiditySide.MAKER,
+        venue_order_id=str(trade["order"]) if trade.get("order") else None,
+        realized_pnl=opt_dec(realized, f"trade {tid} realizedPnl"),
+        ts_event=int(trade.get("timestamp") or 0),
+    )
+
+
+def balances_from_ccxt(raw: Mapping[str, Any]) -> dict[str, Balance]:
+    out: dict[str, Balance] = {}
+    ts = int(raw.get("timestamp") or 0)
+    for asset, entry in raw.items():
+        if asset in ("info", "free", "used", "total", "timestamp", "datetime", "debt") or not isinstance(
+            entry, Mapping
+        ):
+            continue
+        total = opt_dec(entry.get("total"), f"balance {asset} total")
+        free = opt_dec(entry.get("free"), f"balance {asset} free")
+        used = opt_dec(entry.get("used"), f"balance {asset} used")
+        if total is None and free is None:
+            continue
+        free = free if free is not None else (total or Decimal(0)) - (used or Decimal(0))
+        used = used if used is not None else (total or Decimal(0)) - free
+        out[asset] = Balance(
+            asset=asset, total=total if total is not None else free + used, free=free, used=used, ts_event=ts
+        )
+    return out
+
+
+def position_from_ccxt(raw: Mapping[str, Any]) -> Position:
+    symbol = str(raw["symbol"])
+    contracts = opt_dec(raw.get("contracts"), f"position {symbol} contracts") or Decimal(0)
+    csize = opt_dec(raw.get("contractSize"), f"position {symbol} contractSize") or Decimal(1)
+    side = raw.get("side")
+    size = contracts * csize
+    if side == "short" and size > 0:
+        size = -size
+    lev = opt_dec(raw.get("leverage"), f"position {symbol} leverage")
+    return Position(
+        symbol=symbol,
+        size=size,
+        entry_price=opt_dec(raw.get("entryPrice"), f"position {symbol} entryPrice") or Decimal(0),
+        unrealized_pnl=opt_dec(raw.get("unrealizedPnl"), f"position {symbol} unrealizedPnl") or Decimal(0),
+        liquidation_price=opt_dec(raw.get("liquidationPrice"), f"position {symbol} liquidationPrice"),
+        leverage=int(lev) if lev is not None and lev >= 1 else 1,
+        mark_price=opt_dec(raw.get("markPrice"), f"position {symbol} markPrice"),
+        ts_event=int(raw.get("timestamp") or 0),
+    )
+
+
+def ticker_from_ccxt(raw: Mapping[str, Any]) -> Ticker:
+    symbol = str(raw["symbol"])
+    last = opt_dec(raw.get("last"), f"ticker {symbol} last")
+    if last is None:
+        last = opt_dec(raw.get("close"), f"ticker {symbol} close") or Decimal(0)
+    return Ticker(
+        symbol=symbol,
+        last=last,
+        bid=opt_dec(raw.get("bid"), f"ticker {symbol} bid"),
+        ask=opt_dec(raw.get("ask"), f"ticker {symbol} ask"),
+        quote_volume_24h=opt_dec(raw.get("quoteVolume"), f"ticker {symbol} quoteVolume") or Decimal(0),
+        change_pct_24h=opt_dec(raw.get("percentage"), f"ticker {symbol} percentage") or Decimal(0),
+        ts_event=int(raw.get("timestamp") or 0),
+    )
+
+
+def _interval_hours(raw: Any, default: Decimal) -> Decimal:
+    if isinstance(raw, str) and raw.endswith("h") and raw[:-1].isdigit():
+        return Decimal(raw[:-1])
+    return default
+
+
+def funding_from_ccxt(raw: Mapping[str, Any], default_hours: Decimal) -> FundingRate:
+    symbol = str(raw["symbol"])
+    rate = opt_dec(raw.get("fundingRate"), f"funding {symbol} fundingRate")
+    if rate is None:
+        raise ValueError(f"funding {symbol}: fundingRate missing")
+    nxt = raw.get("nextFundingTimestamp") or raw.get("fundingTimestamp") or 0
+    return FundingRate(
+        symbol=symbol,
+        rate=rate,
+        interval_hours=_interval_hours(raw.get("interval"), default_hours),
+        next_funding_time=int(nxt),
+        mark_price=opt_dec(raw.get("markPrice"), f"funding {symbol} markPrice"),
+        index_price=opt_dec(raw.get("indexPrice"), f"funding {symbol} indexPrice"),
+        ts_event=int(raw.get("timestamp") or 0),
+    )
+
+
+def kline_from_ccxt(symbol: str, timeframe: str, row: list[Any], closed: bool = True) -> Kline:
+    ts = int(row[0])
+    where = f"kline {symbol} {ts}"
+    return Kline(
+        symbol=symbol,
+        timeframe=timeframe,
+        open_time=ts,
+        open=dec(row[1], f"{where} open"),
+        high=dec(row[2], f"{where} high"),
+        low=dec(row[3], f"{where} low"),
+        close=dec(row[4], f"{where} close"),
+        volume=dec(row[5], f"{where} volume") if row[5] is not None else Decimal(0),
+        closed=closed,
+    )
+
+
+def _inner(info: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Binance futures nests the order under `o`; other venues send it flat."""
+    nested = info.get("o")
+    return nested if isinstance(nested, Mapping) else info
+
+
+def info_carries_fills(info: Mapping[str, Any]) -> bool:
+    """Whether this venue's order update states its own last execution (then no delta inference)."""
+    inner = _inner(info)
+    return ("l" in inner and "t" in inner) or "fillSz" in inner
+
+
+def last_fill_from_info(order: Order, info: Mapping[str, Any]) -> Fill | None:
+    """The execution carried inside a venue's order update, when the venue sends one (binance `o.l`/`o.L`,
+    okx `fillSz`/`fillPx`, bitget `fillPrice`/`baseVolume`). None when the update has no fill."""
+    inner = _inner(info)
+    if "l" in inner and "L" in inner and "t" in inner:  # binance ORDER_TRADE_UPDATE / executionReport
+        qty = opt_dec(inner.get("l"), "order update l")
+        if qty is None or qty <= 0:
+            return None
+        return Fill(
+            trade_id=str(inner["t"]),
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=dec(inner["L"], "order update L"),
+            quantity=qty,
+            fee=opt_dec(inner.get("n"), "order update n") or Decimal(0),
+            fee_asset=str(inner.get("N") or ""),
+            liquidity=LiquiditySide.MAKER if inner.get("m") else LiquiditySide.TAKER,
+            venue_order_id=order.venue_order_id,
+            realized_pnl=opt_dec(inner.get("rp"), "order update rp"),
+            ts_event=int(inner.get("T") or order.ts_event),
+        )
+    if "fillSz" in inner and "tradeId" in inner:  # okx orders channel
+        qty = opt_dec(inner.get("fillSz"), "order update fillSz")
+        if qty is None or qty <= 0 or not inner.get("tradeId"):
+            return None
+        fee = opt_dec(inner.get("fillFee"), "order update fillFee") or Decimal(0)
+        return Fill(
+            trade_id=str(inner["tradeId"]),
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=dec(inner["fillPx"], "order update fillPx"),
+            quantity=qty,
+            fee=-fee,  # okx reports fees as negative amounts charged
+            fee_asset=str(inner.get("fillFeeCcy") or ""),
+            liquidity=LiquiditySide.MAKER if inner.get("execType") == "M" else LiquiditySide.TAKER,
+            venue_order_id=order.venue_order_id,
+            realized_pnl=opt_dec(inner.get("fillPnl"), "order update fillPnl"),
+            ts_event=int(inner.get("fillTime") or order.ts_event),
+        )
+    return None
+
+
+def fill_from_delta(previous: Order | None, order: Order) -> Fill | None:
+    """For venues whose order stream carries no per-execution fields (bybit, gate), infer the execution
+    from the change in cumulative filled and average price; the trade id is derived from the order id and
+    the new cumulative quantity so replays map to the same fill. Fee is unknown here (0)."""
+    before = previous.filled if previous is not None else Decimal(0)
+    qty = order.filled - before
+    if qty <= 0 or order.average_price is None:
+        return None
+    prev_avg = (
+        previous.average_price if previous is not None and previous.average_price is not None else Decimal(0)
+    )
+    price = (order.average_price * order.filled - prev_avg * before) / qty
+    if price <= 0:
+        price = order.average_price
+    return Fill(
+        trade_id=f"{order.venue_order_id}:{order.filled}",
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        price=price,
+        quantity=qty,
+        fee=Decimal(0),
+        fee_asset="",
+        liquidity=LiquiditySide.MAKER if order.post_only else LiquiditySide.TAKER,
+        venue_order_id=order.venue_order_id,
+        ts_event=order.ts_event,
+    )
