@@ -1,0 +1,312 @@
+"""The trailing grid's decision: a snapshot of price and slots in, the orders to place and cancel out.
+
+Pure and deterministic: the same snapshot always gives the same commands. See docs/GRID.md for the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from opensqt.model import (
+    ZERO,
+    CancelOrder,
+    Command,
+    GridMode,
+    Instrument,
+    OrderType,
+    PlaceOrder,
+    Side,
+    Slot,
+    SlotStatus,
+    TimeInForce,
+)
+from opensqt.trading.logic.client_ids import client_order_id
+from opensqt.trading.logic.params import GridParams, PostOnlyFallback
+
+_EMPTY_ATTEMPTS: Mapping[Decimal, int] = {}
+_LOCKED = SlotStatus.LOCKED
+_FREE = SlotStatus.FREE
+_BUY = Side.BUY
+_SELL = Side.SELL
+
+
+@dataclass(frozen=True, slots=True)
+class GridSnapshot:
+    """Everything one decision needs, read by the engine from its state at one instant.
+
+    `slots`: the SlotManager's slots by price level (a missing level is a fresh FREE slot).
+    `open_orders`: our orders now PENDING or LOCKED (the quota's base). `interval`: the effective interval;
+    `centre_shift`: the inventory skew (both from opensqt.trading.logic.dynamic). `inventory`: signed held
+    quantity, carried for the record (the engine derives the shift from it). `paused`, `margin_locked`,
+    `risk_triggered`: no new opening orders (the last two also cancel resting ones); `price_stale`: no
+    commands at all. `cancels_in_flight`: client ids already being cancelled (not cancelled twice).
+    `retired_attempts`: attempt counters of pruned levels, so a revived level never reuses an id.
+    """
+
+    price: Decimal
+    slots: Mapping[Decimal, Slot]
+    open_orders: int
+    interval: Decimal
+    centre_shift: Decimal = ZERO
+    inventory: Decimal = ZERO
+    paused: bool = False
+    margin_locked: bool = False
+    risk_triggered: bool = False
+    price_stale: bool = False
+    cancels_in_flight: frozenset[str] = frozenset()
+    retired_attempts: Mapping[Decimal, int] = field(default_factory=lambda: _EMPTY_ATTEMPTS)
+
+
+@dataclass(frozen=True, slots=True)
+class GridWindow:
+    """The grid around a price: centre and the far edges of the windows for new placements."""
+
+    centre: Decimal
+    buy_floor: Decimal  # centre − buy_window × interval: lowest new buy; resting buys below are cancelled
+    sell_ceiling: Decimal  # centre + sell_window × interval: highest new sell; resting sells above cancelled
+
+
+def grid_centre(price: Decimal, interval: Decimal, instrument: Instrument, shift: Decimal = ZERO) -> Decimal:
+    """`round((price + shift) / interval) × interval` on the tick grid (half away from zero, as legacy).
+
+    The shift moves the reference before snapping, so levels stay on the interval lattice and slot keys
+    stay stable while inventory changes; the centre moves by whole intervals.
+    """
+    units = ((price + shift) / interval).to_integral_value(rounding=ROUND_HALF_UP)
+    return instrument.round_price(units * interval)
+
+
+def grid_window(price: Decimal, interval: Decimal, params: GridParams, instrument: Instrument,
+                shift: Decimal = ZERO) -> GridWindow:
+    centre = grid_centre(price, interval, instrument, shift)
+    return GridWindow(centre, centre - params.buy_window * interval, centre + params.sell_window * interval)
+
+
+def buy_levels(window: GridWindow, interval: Decimal, params: GridParams) -> list[Decimal]:
+    """Buy levels, closest first: centre − i × interval for i = 1..buy_window (positive ones only)."""
+    levels = [window.centre - i * interval for i in range(1, params.buy_window + 1)]
+    return [level for level in levels if level > 0]
+
+
+def sell_levels(window: GridWindow, interval: Decimal, params: GridParams) -> list[Decimal]:
+    """Sell levels, closest first: centre + i × interval for i = 1..sell_window."""
+    return [window.centre + i * interval for i in range(1, params.sell_window + 1)]
+
+
+def _opens(slot: Slot, mode: GridMode) -> bool:
+    """Whether the slot's working order adds inventory (as opposed to closing what the slot holds)."""
+    if slot.position_qty <= 0:
+        return True
+    return slot.order_side is _position_side(slot, mode)
+
+
+def _position_side(slot: Slot, mode: GridMode) -> Side | None:
+    if slot.position_qty <= 0:
+        return None
+    if slot.position_side is not None:
+        return slot.position_side
+    # A slot restored or built without the side: the mode says it (neutral cannot, so None).
+    if mode is GridMode.LONG:
+        return _BUY
+    if mode is GridMode.SHORT:
+        return _SELL
+    return None
+
+
+def _time_in_force(slot: Slot | None, params: GridParams) -> TimeInForce | None:
+    """Post-only while the slot's failures stay below the limit; then the fallback (None: paused slot)."""
+    if not params.post_only:
+        return TimeInForce.GTC
+    failures = 0 if slot is None else slot.post_only_failures
+    if failures < params.post_only_max_failures:
+        return TimeInForce.POST_ONLY
+    return TimeInForce.GTC if params.post_only_fallback is PostOnlyFallback.LIMIT else None
+
+
+def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: Instrument) -> list[Command]:
+    """The grid's orders for this instant: cancels first, then placements within the round's quota.
+
+    Placements go only to FREE slots. Opening orders (buys in long mode, sells in short mode, both in
+    neutral) go to empty slots at window levels at least `min_distance_ratio × interval` away from the price
+    on the passive side. Slots holding a position get their closing order one interval away (or at the
+    first passive level when the price has already passed it), when within the window's far edge. Resting
+    orders are cancelled only beyond the far edge, or, if margin is locked or risk triggered, when opening.
+    """
+    if snapshot.price_stale:
+        return []
+    price = snapshot.price
+    interval = snapshot.interval
+    if price <= 0 or interval <= 0:
+        raise ValueError(f"grid decision: price and interval must be > 0, got {price} and {interval}")
+    mode = params.grid_mode
+    window = grid_window(price, interval, params, instrument, snapshot.centre_shift)
+    buy_floor = window.buy_floor
+    sell_ceiling = window.sell_ceiling
+    min_distance = params.min_distance_ratio * interval
+    highest_buy = price - min_distance  # a new buy must rest at or below this, and below the price
+    lowest_sell = price + min_distance
+    defensive = snapshot.margin_locked or snapshot.risk_triggered
+    symbol = instrument.symbol
+    slots = snapshot.slots
+    in_flight = snapshot.cancels_in_flight
+
+    commands: list[Command] = []
+    closing: list[tuple[Decimal, Slot]] = []
+    for slot in slots.values():
+        status = slot.slot_status
+        if status is _LOCKED:
+            cid = slot.client_order_id
+            order_price = slot.order_price
+            if cid is None or order_price is None or cid in in_flight:
+                continue
+            side = slot.order_side
+            if side is _BUY and order_price < buy_floor:
+                reason = "below the buy window"
+            elif side is _SELL and order_price > sell_ceiling:
+                reason = "above the sell window"
+            elif defensive and _opens(slot, mode):
+                reason = "margin locked" if snapshot.margin_locked else "risk triggered"
+            else:
+                continue
+            commands.append(CancelOrder(cid, symbol, slot.venue_order_id, reason))
+        elif status is _FREE and slot.position_qty > 0:
+            closing.append((slot.price, slot))
+
+    quota = params.order_cleanup_threshold - snapshot.open_orders
+    if quota <= 0:
+        return commands
+    placements: list[PlaceOrder] = []
+    if not (snapshot.paused or defensive):
+        placements = _opening_orders(snapshot, params, instrument, window, highest_buy, lowest_sell, quota)
+    if closing and len(placements) < quota:
+        placements += _closing_orders(
+            closing, snapshot, params, instrument, window, highest_buy, lowest_sell, quota - len(placements)
+        )
+    commands += placements
+    return commands
+
+
+def _opening_orders(
+    snapshot: GridSnapshot,
+    params: GridParams,
+    instrument: Instrument,
+    window: GridWindow,
+    highest_buy: Decimal,
+    lowest_sell: Decimal,
+    quota: int,
+) -> list[PlaceOrder]:
+    mode = params.grid_mode
+    interval = snapshot.interval
+    price = snapshot.price
+    buys: list[PlaceOrder] = []
+    sells: list[PlaceOrder] = []
+    if mode is not GridMode.SHORT:
+        for level in buy_levels(window, interval, params):
+            if level > highest_buy or level >= price:
+                continue
+            # neutral: a short slot one interval up closes with a buy here; one order per level
+            if mode is GridMode.NEUTRAL and _holds(snapshot.slots.get(level + interval), _SELL, mode):
+                continue
+            order = _open_at(level, _BUY, snapshot, params, instrument)
+            if order is not None:
+                buys.append(order)
+    if mode is not GridMode.LONG:
+        for level in sell_levels(window, interval, params):
+            if level < lowest_sell or level <= price:
+                continue
+            if mode is GridMode.NEUTRAL and _holds(snapshot.slots.get(level - interval), _BUY, mode):
+                continue
+            order = _open_at(level, _SELL, snapshot, params, instrument)
+            if order is not None:
+                sells.append(order)
+    if mode is GridMode.NEUTRAL:
+        # both sides open inventory: alternate closest buy, closest sell, ... so a tight quota stays balanced
+        merged: list[PlaceOrder] = []
+        for i in range(max(len(buys), len(sells))):
+            merged += buys[i : i + 1] + sells[i : i + 1]
+        return merged[:quota]
+    return (buys or sells)[:quota]
+
+
+def _holds(slot: Slot | None, side: Side, mode: GridMode) -> bool:
+    return slot is not None and slot.position_qty > 0 and _position_side(slot, mode) is side
+
+
+def _open_at(
+    level: Decimal, side: Side, snapshot: GridSnapshot, params: GridParams, instrument: Instrument
+) -> PlaceOrder | None:
+    slot = snapshot.slots.get(level)
+    if slot is None:
+        attempt = snapshot.retired_attempts.get(level, 0)
+    elif slot.slot_status is not _FREE or slot.position_qty > 0:
+        return None
+    else:
+        attempt = slot.attempt
+    tif = _time_in_force(slot, params)
+    if tif is None:
+        return None
+    qty = instrument.qty_for_amount(params.order_amount, level)
+    if not instrument.meets_minimums(level, qty) or instrument.notional(level, qty) < params.min_order_value:
+        return None
+    cid = client_order_id(params.bot_tag, side, level, attempt + 1, instrument.tick_size)
+    return PlaceOrder(cid, instrument.symbol, side, qty, level, OrderType.LIMIT, tif, False)
+
+
+def _closing_orders(
+    closing: list[tuple[Decimal, Slot]],
+    snapshot: GridSnapshot,
+    params: GridParams,
+    instrument: Instrument,
+    window: GridWindow,
+    highest_buy: Decimal,
+    lowest_sell: Decimal,
+    quota: int,
+) -> list[PlaceOrder]:
+    mode = params.grid_mode
+    interval = snapshot.interval
+    price = snapshot.price
+    reduce_only = mode is not GridMode.NEUTRAL
+    candidates: list[tuple[Decimal, PlaceOrder]] = []
+    for slot_price, slot in closing:
+        held = _position_side(slot, mode)
+        if held is None:
+            continue
+        if held is _BUY:
+            side = _SELL
+            target = slot_price + interval
+            if target < lowest_sell or target <= price:
+                # the price already passed the close: rest at the first lattice level that stays passive
+                target = instrument.round_price(
+                    (lowest_sell / interval).to_integral_value(rounding=ROUND_CEILING) * interval, _SELL
+                )
+                if target <= price:
+                    target += interval
+            if target > window.sell_ceiling:
+                continue
+        else:
+            side = _BUY
+            target = slot_price - interval
+            if target > highest_buy or target >= price:
+                target = instrument.round_price(
+                    (highest_buy / interval).to_integral_value(rounding=ROUND_FLOOR) * interval, _BUY
+                )
+                if target >= price:
+                    target -= interval
+            if target < window.buy_floor or target <= 0:
+                continue
+        tif = _time_in_force(slot, params)
+        if tif is None:
+            continue
+        qty = instrument.floor_qty(slot.position_qty)
+        # reduce-only orders are exempt from min notional on the venues we trade; the min quantity holds
+        if qty <= 0 or qty < instrument.min_qty:
+            continue
+        if not reduce_only and not instrument.meets_minimums(target, qty):
+            continue
+        cid = client_order_id(params.bot_tag, side, slot_price, slot.attempt + 1, instrument.tick_size)
+        order = PlaceOrder(cid, instrument.symbol, side, qty, target, OrderType.LIMIT, tif, reduce_only)
+        candidates.append((abs(target - price), order))
+    candidates.sort(key=lambda c: c[0])
+    return [order for _, order in candidates[:quota]]
