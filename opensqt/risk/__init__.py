@@ -56,6 +56,7 @@ from opensqt.risk.reconcile import (
     SlotPriceDecoder,
     TripBreaker,
     VenueView,
+    grid_slot_decoder,
     reconcile,
 )
 
@@ -104,6 +105,7 @@ __all__ = [
     "VenueFacts",
     "VenueView",
     "decide_cleanup",
+    "grid_slot_decoder",
     "order_age_ms",
     "reconcile",
     "run_preflight",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from opensqt.model import TIMEFRAME_MS, Kline
+from opensqt.trading.logic import true_ranges
 
 DEFAULT_MONITOR_SYMBOLS: tuple[str, ...] = (
     "BTC/USDT:USDT",
@@ -375,9 +376,7 @@ class RiskMonitor:
         closed = list(track.closed)
         if latest is None or len(closed) < n + 1 or latest.close <= 0:
             return None
-        ranges = [
-            max(cur.high, prev.close) - min(cur.low, prev.close)
-            for prev, cur in zip(closed[-n - 1 : -1], closed[-n:], strict=True)
-        ]
+        # The first candle only lends its close: its own range has no previous close to widen it.
+        ranges = true_ranges(closed[-n - 1 :])[1:]
         atr = sum(ranges, Decimal(0)) / n
         return atr / latest.close

@@ -8,9 +8,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from opensqt.model import ZERO, CancelOrder, Order, Slot, SlotStatus
+from opensqt.trading.logic import parse_client_order_id
 
 #: Maps one of our client order ids back to its slot's price; None when it encodes no slot.
 SlotPriceDecoder = Callable[[str], Decimal | None]
+
+
+def grid_slot_decoder(tick_size: Decimal) -> SlotPriceDecoder:
+    """The decoder for the grid's client order ids (`opensqt.trading.logic.client_ids`)."""
+
+    def decode(client_order_id: str) -> Decimal | None:
+        try:
+            return parse_client_order_id(client_order_id, tick_size).slot_price
+        except ValueError:
+            return None
+
+    return decode
 
 
 @dataclass(frozen=True, slots=True)
