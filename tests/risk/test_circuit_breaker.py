@@ -34,7 +34,10 @@ def test_divergence_trips_at_the_limit_not_below() -> None:
     assert not breaker.allows_new_orders()
     state = breaker.state()
     assert (state.is_open, state.reason, state.actor, state.since_ms) == (
-        True, TripReason.RECONCILIATION_DIVERGENCE, "system", 2,
+        True,
+        TripReason.RECONCILIATION_DIVERGENCE,
+        "system",
+        2,
     )
     assert breaker.record_divergence(D("0.5"), now_ms=3) is None  # already open: no second trip
     assert breaker.state().since_ms == 2
@@ -69,7 +72,10 @@ def test_consecutive_losing_round_trips() -> None:
     assert breaker.record_round_trip(D("-1"), 4) is None
     assert breaker.record_round_trip(D("-1"), 5) is None
     assert breaker.record_round_trip(D("-0.37"), 6) == BreakerTripped(
-        TripReason.CONSECUTIVE_LOSSES, "3 consecutive losing round trips >= limit 3 (last pnl -0.37)", "system", 6
+        TripReason.CONSECUTIVE_LOSSES,
+        "3 consecutive losing round trips >= limit 3 (last pnl -0.37)",
+        "system",
+        6,
     )
 
 
@@ -171,8 +177,10 @@ def test_config_errors_name_the_field(kwargs: dict[str, object], message: str) -
         CircuitBreakerConfig(**kwargs)  # type: ignore[arg-type]
 
 
-def test_breaker_is_a_risk_gate() -> None:
-    assert isinstance(CircuitBreaker(), RiskGate)
+def test_breaker_is_a_risk_gate_and_keeps_its_config() -> None:
+    config = CircuitBreakerConfig(cooldown_ms=9)
+    assert isinstance(CircuitBreaker(config), RiskGate)
+    assert CircuitBreaker(config).config is config
 
 
 operations = st.lists(
@@ -193,14 +201,19 @@ operations = st.lists(
 def test_events_alternate_and_open_means_no_new_orders(ops: list[tuple[str, int]], losses: int) -> None:
     breaker = CircuitBreaker(
         CircuitBreakerConfig(
-            max_drawdown=D(50), max_drawdown_pct=D("0.04"), max_consecutive_losses=losses,
-            venue_error_limit=3, venue_error_window_ms=5_000, cooldown_ms=7_000,
+            max_drawdown=D(50),
+            max_drawdown_pct=D("0.04"),
+            max_consecutive_losses=losses,
+            venue_error_limit=3,
+            venue_error_window_ms=5_000,
+            cooldown_ms=7_000,
         )
     )
     streak = 0
     was_open = False
     for step, (op, value) in enumerate(ops):
         now = step * 1_000
+        event: BreakerTripped | BreakerReset | None
         if op == "divergence":
             event = breaker.record_divergence(D(value) / 100, now)
         elif op == "equity":

@@ -20,8 +20,16 @@ NOW = 10_000_000
 def o(cid: str, side: Side, price: str, ts: int = NOW - 1_000, filled: str = "0") -> Order:
     status = OrderStatus.PARTIALLY_FILLED if D(filled) > 0 else OrderStatus.NEW
     return Order(
-        cid, SYM, side, OrderType.LIMIT, D(1), D(price), venue_order_id=f"v-{cid}", filled=D(filled),
-        status=status, ts_init=ts,
+        cid,
+        SYM,
+        side,
+        OrderType.LIMIT,
+        D(1),
+        D(price),
+        venue_order_id=f"v-{cid}",
+        filled=D(filled),
+        status=status,
+        ts_init=ts,
     )
 
 
@@ -52,8 +60,12 @@ def test_the_larger_side_can_be_the_sells_furthest_above() -> None:
 
 
 def test_a_tie_cancels_buys() -> None:
-    orders = [o("b99", Side.BUY, "99"), o("b98", Side.BUY, "98"), o("s101", Side.SELL, "101"),
-              o("s150", Side.SELL, "150")]
+    orders = [
+        o("b99", Side.BUY, "99"),
+        o("b98", Side.BUY, "98"),
+        o("s101", Side.SELL, "101"),
+        o("s150", Side.SELL, "150"),
+    ]
     cancels = decide_cleanup(orders, PRICE, NOW, CleanupConfig(threshold=3, batch_size=1))
     assert [c.client_order_id for c in cancels] == ["b98"]
 
@@ -93,13 +105,17 @@ def test_age_exactly_at_the_limit_is_not_stale_and_unknown_age_never_is() -> Non
 
 
 def test_only_our_prefix_and_open_orders_are_considered() -> None:
-    orders = [*book(), o("manual-1", Side.BUY, "10"), o("b50", Side.BUY, "50").with_status(OrderStatus.FILLED)]
+    orders = [
+        *book(),
+        o("manual-1", Side.BUY, "10"),
+        o("b50", Side.BUY, "50").with_status(OrderStatus.FILLED),
+    ]
     params = CleanupConfig(threshold=10, batch_size=1, client_id_prefix="b")
     # Ours: the 7 open buys only (sells start with "s", one is foreign, one is filled): 7 <= 10.
     assert decide_cleanup(orders, PRICE, NOW, params) == []
-    assert [c.client_order_id for c in decide_cleanup(orders, PRICE, NOW, CleanupConfig(6, 1, None, "b"))] == [
-        "b93"
-    ]
+    assert [
+        c.client_order_id for c in decide_cleanup(orders, PRICE, NOW, CleanupConfig(6, 1, None, "b"))
+    ] == ["b93"]
 
 
 def test_bad_input_names_the_field() -> None:

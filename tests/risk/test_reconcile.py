@@ -1,4 +1,5 @@
-"""Reconciliation decisions: injected 2% and 8% divergences, orphan, vanished and adopted orders -> exact reports."""
+"""Reconciliation decisions: injected 2% and 8% divergences, orphan, vanished and adopted orders, exact
+reports."""
 
 from __future__ import annotations
 
@@ -76,7 +77,9 @@ def test_clean_state_gives_an_empty_report() -> None:
 
 
 def test_orphan_vanished_adopted_and_foreign_orders() -> None:
-    held = Slot(D("101"), position_status=PositionStatus.FILLED, position_qty=D("0.3"), position_side=Side.BUY)
+    held = Slot(
+        D("101"), position_status=PositionStatus.FILLED, position_qty=D("0.3"), position_side=Side.BUY
+    )
     local = LocalView(
         SYM,
         (
@@ -177,14 +180,20 @@ def test_a_fill_missed_while_the_stream_was_down_is_queried_not_escalated() -> N
     # A vanished sell explains a lower venue position, not a higher one.
     sell = LocalView(SYM, (locked("102", Side.SELL, qty="0.3", filled="0.1"),), D("0.6"))
     assert reconcile(sell, VenueView(SYM, (), D("0.4")), NOW, PARAMS).position_action is None
-    assert isinstance(reconcile(sell, VenueView(SYM, (), D("0.35")), NOW, PARAMS).position_action, TripBreaker)
+    assert isinstance(
+        reconcile(sell, VenueView(SYM, (), D("0.35")), NOW, PARAMS).position_action, TripBreaker
+    )
     assert isinstance(reconcile(sell, VenueView(SYM, (), D("0.8")), NOW, PARAMS).position_action, TripBreaker)
 
 
 def test_recently_changed_slots_are_left_for_the_next_run() -> None:
     pending = Slot(
-        D("96"), slot_status=SlotStatus.PENDING, client_order_id=cid(Side.BUY, "96"), order_side=Side.BUY,
-        order_qty=D("0.3"), ts_update=NOW - 4_999,
+        D("96"),
+        slot_status=SlotStatus.PENDING,
+        client_order_id=cid(Side.BUY, "96"),
+        order_side=Side.BUY,
+        order_qty=D("0.3"),
+        ts_update=NOW - 4_999,
     )
     report = reconcile(LocalView(SYM, (pending,), D(0)), VenueView(SYM, (), D(0)), NOW, PARAMS)
     assert report.actions == ()
@@ -195,7 +204,10 @@ def test_recently_changed_slots_are_left_for_the_next_run() -> None:
     later = reconcile(LocalView(SYM, (pending,), D(0)), VenueView(SYM, (), D(0)), NOW + 1, PARAMS)
     assert later.queries == (
         QueryOrder(
-            SYM, D("96"), pending.client_order_id or "", None,
+            SYM,
+            D("96"),
+            pending.client_order_id or "",
+            None,
             f"slot 96: PENDING order {pending.client_order_id} is no longer open on the venue -> query it, "
             "then apply its fill or free the slot",
         ),
@@ -219,7 +231,9 @@ def test_without_a_decoder_unknown_orders_of_ours_are_orphans() -> None:
     report = reconcile(LocalView(SYM, (Slot(D("97")),), D(0)), VenueView(SYM, (stray,), D(0)), NOW, params)
     assert report.cancels == (
         CancelOrder(
-            stray.client_order_id, SYM, None,
+            stray.client_order_id,
+            SYM,
+            None,
             f"reconcile: orphan order {stray.client_order_id} (buy 0.3 @ 97): ours by prefix, in no slot "
             "-> cancel",
         ),
@@ -250,12 +264,13 @@ def test_bad_input_names_the_field() -> None:
         reconcile(LocalView(SYM, (), D(0)), VenueView(SYM, (eth,), D(0)), NOW, PARAMS)
     with pytest.raises(ValueError, match=r"local.slots\[1\] repeats slot price 97"):
         reconcile(LocalView(SYM, (Slot(D(97)), Slot(D(97))), D(0)), VenueView(SYM, (), D(0)), NOW, PARAMS)
-    for kwargs, message in [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"client_id_prefix": ""}, "client_id_prefix: expected a non-empty prefix"),
         ({"position_floor": D(0)}, "position_floor: expected a Decimal > 0"),
         ({"divergence_limit": D(0)}, "divergence_limit: expected a Decimal > 0"),
         ({"grace_ms": -1}, "grace_ms: expected >= 0, got -1"),
-    ]:
+    ]
+    for kwargs, message in cases:
         base: dict[str, object] = {"client_id_prefix": TAG, "position_floor": D(1)}
         with pytest.raises(ValueError, match=message):
             ReconcileConfig(**(base | kwargs))  # type: ignore[arg-type]

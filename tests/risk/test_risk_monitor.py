@@ -236,8 +236,9 @@ def test_preload_of_a_crashing_history_returns_the_trigger() -> None:
     assert monitor.preload(BTC, []) is None
 
 
-def test_monitor_is_a_risk_gate() -> None:
+def test_monitor_is_a_risk_gate_and_keeps_its_config() -> None:
     assert isinstance(RiskMonitor(), RiskGate)
+    assert RiskMonitor().config == RiskMonitorConfig()
 
 
 # --- Hypothesis ------------------------------------------------------------------------------
@@ -268,7 +269,10 @@ def _sequence(raw: list[tuple[str, int, int, bool, int]]) -> list[Kline]:
 def _small(strategy: GlobalStrategy) -> RiskMonitor:
     return RiskMonitor(
         RiskMonitorConfig(
-            monitor_symbols=SYMBOLS[:3], average_window=3, atr_window=2, global_strategy=strategy,
+            monitor_symbols=SYMBOLS[:3],
+            average_window=3,
+            atr_window=2,
+            global_strategy=strategy,
             recovery_threshold=2,
         )
     )
