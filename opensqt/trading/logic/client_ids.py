@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from opensqt.model import Side
 
@@ -54,8 +55,10 @@ def encode_client_order_id(tag: str, side: Side, slot_ticks: int, attempt: int) 
     return cid
 
 
+@lru_cache(maxsize=4096)
 def client_order_id(tag: str, side: Side, slot_price: Decimal, attempt: int, tick_size: Decimal) -> str:
-    """The id for an order of slot `slot_price` (a multiple of `tick_size`)."""
+    """The id for an order of slot `slot_price` (a multiple of `tick_size`). Memoised: it is pure, and
+    the grid asks for the same few ids tick after tick while a level waits for quota or price."""
     ticks = slot_price / tick_size
     if ticks != ticks.to_integral_value():
         raise ValueError(f"client order id: slot price {slot_price} is not a multiple of tick {tick_size}")

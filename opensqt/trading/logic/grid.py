@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from opensqt.model import (
     ZERO,
@@ -75,7 +76,8 @@ def grid_centre(price: Decimal, interval: Decimal, instrument: Instrument, shift
     stay stable while inventory changes; the centre moves by whole intervals.
     """
     units = ((price + shift) / interval).to_integral_value(rounding=ROUND_HALF_UP)
-    return instrument.round_price(units * interval)
+    # quantize: one exponent for every level, so prices print plainly and slot keys look alike
+    return instrument.round_price(units * interval).quantize(instrument.tick_size)
 
 
 def grid_window(price: Decimal, interval: Decimal, params: GridParams, instrument: Instrument,
@@ -84,15 +86,31 @@ def grid_window(price: Decimal, interval: Decimal, params: GridParams, instrumen
     return GridWindow(centre, centre - params.buy_window * interval, centre + params.sell_window * interval)
 
 
-def buy_levels(window: GridWindow, interval: Decimal, params: GridParams) -> list[Decimal]:
+@lru_cache(maxsize=64)
+def _lattice(centre: Decimal, step: Decimal, count: int) -> tuple[Decimal, ...]:
+    """centre + i × step for i = 1..count, stopping before zero.
+
+    Memoised: between re-centrings every tick reuses the same Decimal objects, whose hashes `_decimal`
+    caches, so the slot lookups by level cost a fraction of hashing fresh values (the decision's hot path).
+    """
+    levels: list[Decimal] = []
+    level = centre
+    for _ in range(count):
+        level += step
+        if level <= 0:
+            break
+        levels.append(level)
+    return tuple(levels)
+
+
+def buy_levels(window: GridWindow, interval: Decimal, params: GridParams) -> tuple[Decimal, ...]:
     """Buy levels, closest first: centre − i × interval for i = 1..buy_window (positive ones only)."""
-    levels = [window.centre - i * interval for i in range(1, params.buy_window + 1)]
-    return [level for level in levels if level > 0]
+    return _lattice(window.centre, -interval, params.buy_window)
 
 
-def sell_levels(window: GridWindow, interval: Decimal, params: GridParams) -> list[Decimal]:
+def sell_levels(window: GridWindow, interval: Decimal, params: GridParams) -> tuple[Decimal, ...]:
     """Sell levels, closest first: centre + i × interval for i = 1..sell_window."""
-    return [window.centre + i * interval for i in range(1, params.sell_window + 1)]
+    return _lattice(window.centre, interval, params.sell_window)
 
 
 def _opens(slot: Slot, mode: GridMode) -> bool:
@@ -157,21 +175,26 @@ def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: I
     for slot in slots.values():
         status = slot.slot_status
         if status is _LOCKED:
-            cid = slot.client_order_id
             order_price = slot.order_price
-            if cid is None or order_price is None or cid in in_flight:
+            if order_price is None:
                 continue
-            side = slot.order_side
-            if side is _BUY and order_price < buy_floor:
-                reason = "below the buy window"
-            elif side is _SELL and order_price > sell_ceiling:
+            if slot.order_side is _BUY:
+                if order_price < buy_floor:
+                    reason = "below the buy window"
+                elif defensive and _opens(slot, mode):
+                    reason = "margin locked" if snapshot.margin_locked else "risk triggered"
+                else:
+                    continue
+            elif order_price > sell_ceiling:
                 reason = "above the sell window"
             elif defensive and _opens(slot, mode):
                 reason = "margin locked" if snapshot.margin_locked else "risk triggered"
             else:
                 continue
-            commands.append(CancelOrder(cid, symbol, slot.venue_order_id, reason))
-        elif status is _FREE and slot.position_qty > 0:
+            cid = slot.client_order_id
+            if cid is not None and cid not in in_flight:
+                commands.append(CancelOrder(cid, symbol, slot.venue_order_id, reason))
+        elif status is _FREE and slot.position_qty:
             closing.append((slot.price, slot))
 
     quota = params.order_cleanup_threshold - snapshot.open_orders
@@ -198,30 +221,40 @@ def _opening_orders(
     quota: int,
 ) -> list[PlaceOrder]:
     mode = params.grid_mode
+    neutral = mode is GridMode.NEUTRAL
     interval = snapshot.interval
     price = snapshot.price
+    slots = snapshot.slots
+    get = slots.get
     buys: list[PlaceOrder] = []
     sells: list[PlaceOrder] = []
+    # hot path: a busy slot is skipped before any other work
     if mode is not GridMode.SHORT:
         for level in buy_levels(window, interval, params):
+            slot = get(level)
+            if slot is not None and (slot.slot_status is not _FREE or slot.position_qty):
+                continue
             if level > highest_buy or level >= price:
                 continue
             # neutral: a short slot one interval up closes with a buy here; one order per level
-            if mode is GridMode.NEUTRAL and _holds(snapshot.slots.get(level + interval), _SELL, mode):
+            if neutral and _holds(get(level + interval), _SELL, mode):
                 continue
-            order = _open_at(level, _BUY, snapshot, params, instrument)
+            order = _open_at(level, slot, _BUY, snapshot, params, instrument)
             if order is not None:
                 buys.append(order)
     if mode is not GridMode.LONG:
         for level in sell_levels(window, interval, params):
+            slot = get(level)
+            if slot is not None and (slot.slot_status is not _FREE or slot.position_qty):
+                continue
             if level < lowest_sell or level <= price:
                 continue
-            if mode is GridMode.NEUTRAL and _holds(snapshot.slots.get(level - interval), _BUY, mode):
+            if neutral and _holds(get(level - interval), _BUY, mode):
                 continue
-            order = _open_at(level, _SELL, snapshot, params, instrument)
+            order = _open_at(level, slot, _SELL, snapshot, params, instrument)
             if order is not None:
                 sells.append(order)
-    if mode is GridMode.NEUTRAL:
+    if neutral:
         # both sides open inventory: alternate closest buy, closest sell, ... so a tight quota stays balanced
         merged: list[PlaceOrder] = []
         for i in range(max(len(buys), len(sells))):
@@ -235,15 +268,15 @@ def _holds(slot: Slot | None, side: Side, mode: GridMode) -> bool:
 
 
 def _open_at(
-    level: Decimal, side: Side, snapshot: GridSnapshot, params: GridParams, instrument: Instrument
+    level: Decimal,
+    slot: Slot | None,
+    side: Side,
+    snapshot: GridSnapshot,
+    params: GridParams,
+    instrument: Instrument,
 ) -> PlaceOrder | None:
-    slot = snapshot.slots.get(level)
-    if slot is None:
-        attempt = snapshot.retired_attempts.get(level, 0)
-    elif slot.slot_status is not _FREE or slot.position_qty > 0:
-        return None
-    else:
-        attempt = slot.attempt
+    """The opening order for a FREE, empty level (`slot` None: a level never used or pruned)."""
+    attempt = snapshot.retired_attempts.get(level, 0) if slot is None else slot.attempt
     tif = _time_in_force(slot, params)
     if tif is None:
         return None
@@ -268,6 +301,7 @@ def _closing_orders(
     interval = snapshot.interval
     price = snapshot.price
     reduce_only = mode is not GridMode.NEUTRAL
+    tick = instrument.tick_size
     candidates: list[tuple[Decimal, PlaceOrder]] = []
     for slot_price, slot in closing:
         held = _position_side(slot, mode)
@@ -275,23 +309,23 @@ def _closing_orders(
             continue
         if held is _BUY:
             side = _SELL
-            target = slot_price + interval
+            target = (slot_price + interval).quantize(tick)
             if target < lowest_sell or target <= price:
                 # the price already passed the close: rest at the first lattice level that stays passive
                 target = instrument.round_price(
                     (lowest_sell / interval).to_integral_value(rounding=ROUND_CEILING) * interval, _SELL
-                )
+                ).quantize(tick)
                 if target <= price:
                     target += interval
             if target > window.sell_ceiling:
                 continue
         else:
             side = _BUY
-            target = slot_price - interval
+            target = (slot_price - interval).quantize(tick)
             if target > highest_buy or target >= price:
                 target = instrument.round_price(
                     (highest_buy / interval).to_integral_value(rounding=ROUND_FLOOR) * interval, _BUY
-                )
+                ).quantize(tick)
                 if target >= price:
                     target -= interval
             if target < window.buy_floor or target <= 0:
