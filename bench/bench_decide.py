@@ -29,8 +29,10 @@ INST = Instrument(
     symbol="BTC/USDT:USDT", venue_symbol="BTCUSDT", kind=InstrumentKind.LINEAR_PERPETUAL, base="BTC",
     quote="USDT", tick_size=D("0.1"), lot_size=D("0.001"), min_notional=D("5"),
 )
-PARAMS = GridParams(interval=D(10), order_amount=D(100), buy_window=50, sell_window=51, grid_mode=GridMode.LONG,
-                    order_cleanup_threshold=200)
+PARAMS = GridParams(
+    interval=D(10), order_amount=D(100), buy_window=50, sell_window=51, grid_mode=GridMode.LONG,
+    order_cleanup_threshold=200,
+)
 CENTRE = D(60000)
 
 
@@ -50,7 +52,8 @@ def active_slots() -> dict[Decimal, Slot]:
             price=price, slot_status=SlotStatus.LOCKED, position_status=PositionStatus.FILLED,
             position_qty=D("0.001"), position_side=Side.BUY, attempt=2, order_side=Side.SELL,
             order_price=price + PARAMS.interval, order_qty=D("0.001"), order_status=OrderStatus.NEW,
-            client_order_id=client_order_id("osqt", Side.SELL, price, 2, INST.tick_size), venue_order_id=f"s{i}",
+            client_order_id=client_order_id("osqt", Side.SELL, price, 2, INST.tick_size),
+            venue_order_id=f"s{i}",
         )
     return slots
 
