@@ -16,12 +16,12 @@ from pathlib import Path
 from loguru import logger
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import opensqt
 from opensqt.store.atlas import MigrationFile, hash_files, verify_directory
 from opensqt.store.engine import create_store_engine, is_sqlite, redact
-from opensqt.store.errors import MigrationError, SchemaBehindError, SchemaNewerError
+from opensqt.store.errors import MigrationError, SchemaBehindError, SchemaNewerError, StoreError
 
 #: The repository's migrations directory (an editable install or a source checkout).
 DEFAULT_MIGRATIONS_DIR = Path(opensqt.__file__).resolve().parent.parent / "migrations"
@@ -211,6 +211,8 @@ def status(url_or_engine: str | URL | Engine, directory: Path | None = None) -> 
             result = _status(conn, files)
             conn.rollback()
             return result
+    except OperationalError as exc:
+        raise _unreachable(engine, exc) from None
     finally:
         if owned:
             engine.dispose()
@@ -249,9 +251,16 @@ def migrate(url_or_engine: str | URL | Engine, directory: Path | None = None) ->
             _apply_file(engine, f, hashes[f.name], where)
             applied.append(f.version)
         return applied
+    except OperationalError as exc:
+        raise _unreachable(engine, exc) from None
     finally:
         if owned:
             engine.dispose()
+
+
+def _unreachable(engine: Engine, exc: OperationalError) -> StoreError:
+    reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+    return StoreError(f"database {redact(engine.url)}: cannot read or write the schema: {reason}")
 
 
 def _apply_file(engine: Engine, f: MigrationFile, file_hash: str, where: str) -> None:
