@@ -319,3 +319,15 @@ def test_replayed_klines_are_idempotent(
         )
     assert events_twice == events_once
     assert twice.status() == once.status()
+
+
+def test_any_strategy_does_not_recover_while_one_symbol_still_panics() -> None:
+    monitor = loaded(GlobalStrategy.ANY)  # recovery_threshold 3
+    monitor.on_kline(k(BTC, 21, "90", "50"))
+    assert monitor.is_triggered()
+    # Four symbols are normal on closed candles (>= 3), but BTC's next candle crashes again.
+    for s in SYMBOLS[1:]:
+        assert monitor.on_kline(k(s, 21, "100", "10")) is None
+    assert monitor.on_kline(k(BTC, 22, "80", "100")) is None
+    assert monitor.is_triggered()
+    assert isinstance(monitor.on_kline(k(BTC, 23, "100", "10")), RiskRecovered)
