@@ -36,7 +36,7 @@ _SECRET_NAME = (
     r"|access[-_]?key)"
 )
 _FIELD_RE = re.compile(
-    r"(?i)(?P<key>[\"']?\b" + _SECRET_NAME + r"\b[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\"'\s&,;}\])]+)"
+    r"(?i)(?P<key>[\"']?\b" + _SECRET_NAME + r"\b[\"']?\s*[:=]\s*[\"']?)(?P<value>(?!\*{3})[^\"'\s&,;}\])]+)"
 )
 _URL_PASSWORD_RE = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>[^@\s/]+)(?=@)", re.I)
 _BEARER_RE = re.compile(r"(?i)(?P<head>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]+)")
