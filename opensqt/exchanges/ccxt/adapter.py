@@ -251,12 +251,16 @@ class CcxtExchange:
             except ours.VenueError as exc:
                 results += [errors.get(i, exc) for i in range(len(chunk))]
                 continue
-            it = iter(raws)
+            # ccxt sorts batch answers by timestamp (rejections, having none, first): match accepted orders
+            # by client id, and hand the rejections out in request order to the commands left over.
+            prefix = self.spec.client_id_prefix
+            by_cid = {str(r.get("clientOrderId") or "").removeprefix(prefix): r for r in raws if r.get("id")}
+            rejected = iter([r for r in raws if not r.get("id")])
             for i, c in enumerate(chunk):
                 if i in errors:
                     results.append(errors[i])
                     continue
-                raw = next(it, None)
+                raw = by_cid.get(c.client_order_id) or next(rejected, None)
                 results.append(self._batch_item(raw, c))
         return results
 
@@ -349,20 +353,21 @@ class CcxtExchange:
             except ours.VenueError as exc:
                 results += [exc] * len(chunk_cids)
                 continue
-            for cid, raw in zip(chunk_cids, list(raws) + [None] * (len(chunk_cids) - len(raws)), strict=True):
-                if raw is None or not raw.get("id"):
-                    item = self._batch_item(raw, PlaceOrder(cid, symbol, Side.BUY, Decimal(1), Decimal(1)))
-                    results.append(
-                        item
-                        if isinstance(item, Exception)
-                        else ours.ExchangeError(f"{self.name}: cancel {cid}: no answer", venue=self.name)
+            # As for batch creates, ccxt reorders the answers: match by order id, rejections in request order.
+            by_id = {str(r.get("id")): r for r in raws if r.get("id")}
+            rejected = iter([r for r in raws if not r.get("id")])
+            for cid, oid in zip(chunk_cids, ids[start : start + self.spec.max_batch], strict=True):
+                raw = by_id.get(str(oid))
+                if raw is None:
+                    item = self._batch_item(
+                        next(rejected, None), PlaceOrder(cid, symbol, Side.BUY, Decimal(1), Decimal(1))
                     )
+                    if not isinstance(item, Exception):
+                        item = ours.ExchangeError(f"{self.name}: cancel {cid}: no answer", venue=self.name)
+                    results.append(item)
                     continue
-                results.append(
-                    self._strip_prefix(
-                        self._parse(parse.order_from_ccxt, self._fill_cancel(raw, symbol, cid))
-                    )
-                )
+                order = self._parse(parse.order_from_ccxt, self._fill_cancel(raw, symbol, cid))
+                results.append(self._strip_prefix(order))
         return results
 
     async def cancel_all_orders(self, symbol: str, side: Side | None = None) -> list[Order]:

@@ -277,10 +277,11 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
     async def batch_cancel(p: dict[str, str]) -> Any:
         symbol = server._symbol(p)
         assert symbol is not None
-        ids = json.loads(p.get("orderIdList") or "[]")
-        cids = json.loads(p.get("origClientOrderIdList") or "[]")
+        # ccxt spells it `orderidlist`; Binance reads parameter names case-insensitively here.
+        ids = _id_list(p.get("orderIdList") or p.get("orderidlist"))
+        cids = _id_list(p.get("origClientOrderIdList") or p.get("origclientorderidlist"))
         out: list[Any] = []
-        for cid in [server.client_id_for({"orderId": str(i)}) for i in ids] + list(cids):
+        for cid in [server.client_id_for({"orderId": i}) for i in ids] + cids:
             try:
                 out.append(server.order_json(await server._backend(b.cancel_order(symbol, cid), cancel=True)))
             except ApiError as err:
@@ -345,3 +346,18 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
     table.update({k: (h, True) for k, h in signed.items()})
     table.update({k: (h, False) for k, h in keyed.items()})
     return table
+
+
+def _id_list(raw: str | None) -> list[str]:
+    """A Binance id list parameter: JSON (`[1,2]`, `["a","b"]`)."""
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, list):
+        from opensqt.testing.binance_server.server import ApiError
+
+        raise ApiError(400, -1130, f"Data sent for parameter id list is not valid: expected a JSON list, got {raw!r}")
+    return [str(v) for v in value]

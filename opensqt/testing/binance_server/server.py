@@ -244,7 +244,9 @@ class BinanceServer:
     def _check_auth(self, request: web.Request, body: str) -> None:
         if request.headers.get("X-MBX-APIKEY") != self._api_key:
             raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        total = request.query_string + body
+        # Signed over the bytes as sent: aiohttp's `query_string` is already percent-decoded.
+        raw_query = request.raw_path.partition("?")[2]
+        total = raw_query + body
         head, sep, signature = total.rpartition("&signature=")
         if not sep:
             raise ApiError(
