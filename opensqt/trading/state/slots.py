@@ -200,7 +200,8 @@ class SlotManager:
 
         An order adding to inventory needs an empty slot; a closing order may not exceed what is held.
         """
-        slot = self._slot_or_new(price)
+        # built, not stored, until every check passed: a refusal leaves the book as it was
+        slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
         cid = command.client_order_id
         if slot.slot_status is not _FREE:
             raise SlotStateError(f"slot {price}: reserve needs FREE, it is {slot.slot_status.value}")
@@ -228,6 +229,7 @@ class SlotManager:
         self._orders[cid] = _OrderTrack(
             cid, price, command.side, command.quantity, command.price, opening, command.post_only
         )
+        self._retired.pop(price, None)
         self._store(after)
         return after
 

@@ -7,6 +7,7 @@ so tests can replay them.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -59,6 +60,9 @@ class Harness:
     paused: bool = False
     risk_triggered: bool = False
     margin_locked: bool = False
+    # faults: with an rng, updates are held back, delivered in random order and sometimes twice
+    rng: random.Random | None = None
+    backlog: list[OrderUpdated] = field(default_factory=list)
     _trade_seq: int = 0
     _venue_seq: int = 0
 
@@ -81,6 +85,7 @@ class Harness:
     def step(self, price: Decimal) -> list[Command]:
         """Fill what the price reaches, then decide and carry out the grid's commands."""
         self.match(price)
+        self.deliver()
         commands = decide_grid_orders(self.snapshot(price), self.params, self.inst)
         for command in commands:
             if isinstance(command, CancelOrder):
@@ -111,7 +116,10 @@ class Harness:
     def cancel(self, command: CancelOrder) -> None:
         self.manager.request_cancel(command.client_order_id)
         self.cancelled.append(command)
-        order = self.resting.pop(command.client_order_id)
+        order = self.resting.pop(command.client_order_id, None)
+        if order is None:  # filled meanwhile, its update not yet delivered: the venue says not found
+            self.manager.on_cancel_failed(command.client_order_id)
+            return
         self.emit(OrderUpdated(order.with_status(OrderStatus.CANCELED)))
 
     def match(self, price: Decimal) -> None:
@@ -151,7 +159,22 @@ class Harness:
 
     def emit(self, update: OrderUpdated) -> None:
         self.updates.append(update)
-        self.manager.apply(update)
+        if self.rng is None:
+            self.manager.apply(update)
+            return
+        self.backlog.append(update)
+        if self.rng.random() < 0.3:
+            self.backlog.append(update)
+
+    def deliver(self, everything: bool = False) -> None:
+        """Apply held-back updates in a random order, keeping some back unless `everything`."""
+        if self.rng is None or not self.backlog:
+            return
+        self.rng.shuffle(self.backlog)
+        keep = 0 if everything else self.rng.randrange(len(self.backlog) + 1) // 2
+        now, self.backlog = self.backlog[keep:], self.backlog[:keep]
+        for update in now:
+            self.manager.apply(update)
 
     def resting_by_slot(self) -> dict[Decimal, list[str]]:
         out: dict[Decimal, list[str]] = {}
