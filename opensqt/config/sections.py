@@ -35,6 +35,7 @@ HOST_PORT_EXPECTS = "host:port, e.g. 127.0.0.1:50052"
 Name = Annotated[str, Field(pattern=NAME_RE)]
 NAME_EXPECTS = "a name of lowercase letters, digits and _ (starting with a letter)"
 URL_RE = r"^(https?|wss?)://[^\s]+$"
+URL_EXPECTS = "an http(s):// or ws(s):// URL (or empty to leave unset)"
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -48,7 +49,10 @@ class SimConfig(Section):
 
     initial_balance: Dec = setting(Decimal("10000"), "Starting quote balance of the paper account.", ge=0)
     quote_asset: str = setting(
-        "USDT", "Quote/settlement asset of the paper account.", pattern=r"^[A-Z0-9]{2,10}$"
+        "USDT",
+        "Quote/settlement asset of the paper account.",
+        pattern=r"^[A-Z0-9]{2,10}$",
+        expects="an asset code such as USDT",
     )
     seed: Int = setting(0, "Seed of the synthetic price path (same seed, same run).", ge=0)
     price_file: OptPath = setting(None, "Recorded prices to replay instead of a synthetic path.")
@@ -57,15 +61,20 @@ class SimConfig(Section):
 class ExchangeConfig(Section):
     """One venue account. `kind` defaults to the entry's name when the name is a kind (`binance:`)."""
 
-    kind: ExchangeKind = setting(description="Venue implementation.")
+    kind: ExchangeKind = setting(
+        description="Venue implementation; defaults to the entry name when that is a kind."
+    )
     api_key: OptSecret = setting(None, "API key; prefer `${ENV_VAR}` in files. Never logged.")
     api_secret: OptSecret = setting(None, "API secret. Never logged.")
     passphrase: OptSecret = setting(None, "API passphrase (OKX, Bitget). Never logged.")
     testnet: bool = setting(False, "Use the venue's testnet/sandbox.")
     base_url: OptStr = setting(
-        None, "Override of the REST base URL (e.g. a loopback venue in tests).", pattern=URL_RE
+        None,
+        "Override of the REST base URL (e.g. a loopback venue in tests).",
+        pattern=URL_RE,
+        expects=URL_EXPECTS,
     )
-    ws_url: OptStr = setting(None, "Override of the websocket base URL.", pattern=URL_RE)
+    ws_url: OptStr = setting(None, "Override of the websocket base URL.", pattern=URL_RE, expects=URL_EXPECTS)
     maker_fee: OptDec = setting(
         None, "Maker fee override (fraction, negative for a rebate).", ge=Decimal("-0.01"), le=Decimal("0.01")
     )
@@ -308,7 +317,10 @@ class LoggingConfig(Section):
     json_file: bool = setting(True, "Write JSON lines to a rotated file.")
     dir: OptPath = setting(None, "Log directory; empty means <app.data_dir>/logs.")
     file_name: OptStr = setting(
-        None, "Log file name; empty means <app.bot_name>.jsonl.", pattern=r"^[A-Za-z0-9._-]{1,100}$"
+        None,
+        "Log file name; empty means <app.bot_name>.jsonl.",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        expects="a file name (letters, digits, . _ -) or empty",
     )
     rotation: str = setting(
         "50 MB",

@@ -39,6 +39,7 @@ class AppConfig(Section):
     bot_name: str = setting(
         "opensqt",
         "Name of this bot (log file, metrics label, database rows).",
+        expects="1 to 64 letters, digits, _ . or -",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
     )
     strategy: Literal["grid", "arbitrage"] = setting("grid", "Strategy this process runs.")
@@ -50,12 +51,14 @@ class AppConfig(Section):
         min_length=1,
         max_length=10,
     )
-    data_dir: Path = setting(Path("data"), "Directory for the database, logs and downloaded data.")
+    data_dir: Path = setting(
+        Path("data"), "Directory for the database, logs and downloaded data.", expects="a directory path"
+    )
     database_url: OptStr = setting(
         None,
         f"SQLAlchemy URL (sqlite or postgresql); empty means sqlite:///<data_dir>/{DB_FILE_NAME}.",
         pattern=DB_URL_RE,
-        expects="a sqlite:// or postgresql:// URL",
+        expects="a sqlite:// or postgresql:// URL (or empty for the default)",
     )
 
     @model_validator(mode="before")
