@@ -1,0 +1,160 @@
+"""Per-symbol market state of the simulated venue (top of book, last trade, funding, lazily rebuilt depth) and
+kline/ticker views computed from the replayed `MarketData` with numpy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+
+from opensqt.data.market_data import FUNDING_SCALE, EventKind, MarketData, Scale
+from opensqt.model import ZERO, Instrument, Kline, Ticker
+
+BIG = 1 << 62
+DAY_MS = 86_400_000
+
+
+class MarketState:
+    """What the venue knows of one market, in integer ticks/lots. `bid == 0` means no book seen yet."""
+
+    __slots__ = ("ask", "ask_qty", "bid", "bid_qty", "depth_asks", "depth_bids", "depth_upto", "funding_interval",
+                 "funding_mark", "funding_rate", "index", "inst", "last", "next_funding", "scale")
+
+    def __init__(self, inst: Instrument, index: int, funding_interval_ms: int) -> None:
+        self.inst = inst
+        self.index = index
+        self.scale = Scale(inst.tick_size, inst.lot_size)
+        self.bid = self.bid_qty = self.ask = self.ask_qty = 0
+        self.last = 0
+        self.funding_rate = 0  # x 1e8
+        self.funding_mark = 0
+        self.funding_interval = funding_interval_ms
+        self.next_funding = BIG
+        self.depth_bids: dict[int, int] = {}
+        self.depth_asks: dict[int, int] = {}
+        self.depth_upto = 0
+
+    @property
+    def has_book(self) -> bool:
+        return self.bid > 0 and self.ask > 0
+
+    def mark_ticks(self) -> int:
+        """Mark price: the last trade, else the book's bid (ticks); 0 when nothing is known."""
+        return self.last or self.bid
+
+    def mark(self) -> Decimal | None:
+        t = self.mark_ticks()
+        return self.scale.price(t) if t else None
+
+    def rate(self) -> Decimal:
+        return Decimal(self.funding_rate) / FUNDING_SCALE
+
+    def schedule_funding(self, now_ms: int) -> None:
+        if self.inst.is_perpetual:
+            self.next_funding = (now_ms // self.funding_interval + 1) * self.funding_interval
+
+    # --- lazily rebuilt depth: only a taker walk or a queue estimate needs it ---------------------
+
+    def sync_depth(self, data: MarketData, sym: int, upto: int) -> None:
+        """Apply DEPTH/SNAPSHOT rows of this symbol in [depth_upto, upto), in bulk (dict updates in row order:
+        a later level update overrides an earlier one, and zero sizes are removed at the end)."""
+        start = self.depth_upto
+        if upto <= start:
+            return
+        self.depth_upto = upto
+        kinds = data.kind[start:upto]
+        mine = data.sym[start:upto] == sym
+        rows = np.flatnonzero(((kinds == EventKind.DEPTH) | (kinds == EventKind.SNAPSHOT)) & mine) + start
+        if not len(rows):
+            return
+        snaps = rows[data.kind[rows] == EventKind.SNAPSHOT]
+        if len(snaps):
+            self.depth_bids.clear()
+            self.depth_asks.clear()
+            rows = rows[rows >= snaps[-1]]
+        firsts, ends = data.px[rows], data.qty[rows]
+        if np.all(firsts[1:] == ends[:-1]):
+            idx: slice | np.ndarray = slice(int(firsts[0]), int(ends[-1]))
+        else:
+            idx = np.concatenate([np.arange(f, e) for f, e in zip(firsts.tolist(), ends.tolist(), strict=True)])
+        px, qty, side = data.level_px[idx], data.level_qty[idx], data.level_side[idx]
+        for book, sel in ((self.depth_bids, side > 0), (self.depth_asks, side < 0)):
+            book.update(zip(px[sel].tolist(), qty[sel].tolist(), strict=True))
+            for p in [p for p, q in book.items() if q == 0]:
+                del book[p]
+
+    def ask_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
+        """Asks a buy limited at `limit` (None: market) can take: the top of book, then recorded depth above."""
+        if not self.has_book:
+            return [(self.last, BIG)] if self.last and (limit is None or self.last <= limit) else []
+        if limit is not None and self.ask > limit:
+            return []
+        top = self.ask
+        deeper = sorted((p, q) for p, q in self.depth_asks.items() if p > top and (limit is None or p <= limit))
+        return [(top, self.ask_qty), *deeper]
+
+    def bid_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
+        if not self.has_book:
+            return [(self.last, BIG)] if self.last and (limit is None or self.last >= limit) else []
+        if limit is not None and self.bid < limit:
+            return []
+        top = self.bid
+        deeper = sorted(((p, q) for p, q in self.depth_bids.items() if p < top and (limit is None or p >= limit)),
+                        reverse=True)
+        return [(top, self.bid_qty), *deeper]
+
+    def displayed_at(self, sign: int, price: int) -> int:
+        """Displayed size ahead of a new passive order at `price` on side `sign` (+1 bid, -1 ask)."""
+        if not self.has_book:
+            return 0
+        if sign > 0:
+            if price == self.bid:
+                return self.bid_qty
+            return self.depth_bids.get(price, 0) if price < self.bid else 0
+        if price == self.ask:
+            return self.ask_qty
+        return self.depth_asks.get(price, 0) if price > self.ask else 0
+
+
+def klines(data: MarketData, sym: int, upto: int, now_ms: int, symbol: str, timeframe: str, tf_ms: int,
+           since: int | None, limit: int | None) -> list[Kline]:
+    """Candles of `sym` from the trades in rows [0, upto); the last one is open while `now_ms` is inside it."""
+    sel = np.flatnonzero((data.kind[:upto] == EventKind.TRADE) & (data.sym[:upto] == sym))
+    if since is not None:
+        sel = sel[data.ts[sel] >= since - since % tf_ms]
+    if not len(sel):
+        return []
+    ts, px, qty = data.ts[sel], data.px[sel], data.qty[sel]
+    bucket = ts // tf_ms
+    starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+    ends = np.concatenate((starts[1:], [len(sel)])) - 1
+    highs = np.maximum.reduceat(px, starts)
+    lows = np.minimum.reduceat(px, starts)
+    vols = np.add.reduceat(qty, starts)
+    scale = data.scales[sym]
+    out = []
+    for k in range(len(starts)):
+        open_time = int(bucket[starts[k]]) * tf_ms
+        out.append(Kline(symbol, timeframe, open_time, scale.price(int(px[starts[k]])), scale.price(int(highs[k])),
+                         scale.price(int(lows[k])), scale.price(int(px[ends[k]])), scale.qty(int(vols[k])),
+                         closed=now_ms >= open_time + tf_ms))
+    return out[-limit:] if limit else out
+
+
+def ticker(data: MarketData | None, state: MarketState, upto: int, now_ms: int) -> Ticker:
+    """24h statistics of one market from the trades replayed so far."""
+    scale = state.scale
+    bid = scale.price(state.bid) if state.has_book else None
+    ask = scale.price(state.ask) if state.has_book else None
+    last = state.mark() or ZERO
+    volume = change = ZERO
+    if data is not None and upto:
+        lo = int(np.searchsorted(data.ts[:upto], now_ms - DAY_MS, side="left"))
+        sym = data.symbols.index(state.inst.symbol) if state.inst.symbol in data.symbols else -1
+        sel = np.flatnonzero((data.kind[lo:upto] == EventKind.TRADE) & (data.sym[lo:upto] == sym)) + lo
+        if len(sel):
+            notional = int(np.sum(data.px[sel] * data.qty[sel]))
+            volume = scale.tick_size * scale.lot_size * notional
+            first = int(data.px[sel[0]])
+            change = (Decimal(int(data.px[sel[-1]]) - first) * 100 / first).quantize(Decimal("0.01"))
+    return Ticker(state.inst.symbol, last, bid, ask, volume, change, now_ms)
