@@ -33,7 +33,14 @@ def canonical_decimal(value: Decimal) -> str:
     """A canonical key form: equal numbers give equal text (`1.0`, `1.00` and `1` all give `1`)."""
     if value == 0:
         return "0"
-    return format(value.normalize(), "f")
+    # Strip trailing zeros by hand: Decimal.normalize() would round to the context's 28 digits.
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    kept = list(digits)
+    while len(kept) > 1 and kept[-1] == 0:
+        kept.pop()
+        exponent += 1
+    return format(Decimal((sign, tuple(kept), exponent)), "f")
 
 
 class DecimalText(TypeDecorator[Any]):
