@@ -489,7 +489,7 @@ class CcxtExchange:
         except ours.NetworkError:
             self._needs_recovery = True
             raise
-        return self._updates(raw)
+        return self.order_updates(raw)
 
     async def _wait_connected(self) -> None:
         # The pending watch opens (or reuses) the private socket; wait until it is up so recovery happens
@@ -502,7 +502,9 @@ class CcxtExchange:
                 return
             await asyncio.sleep(0.01)
 
-    def _updates(self, raws: Sequence[Mapping[str, Any]]) -> list[OrderUpdated]:
+    def order_updates(self, raws: Sequence[Mapping[str, Any]]) -> list[OrderUpdated]:
+        """ccxt order dicts (as `watch_orders` yields them) as our updates, each fill reported once.
+        Public so recorded pushes can be replayed through the same path in tests."""
         out: list[OrderUpdated] = []
         for raw in raws:
             order = self._strip_prefix(self._parse(parse.order_from_ccxt, raw))

@@ -57,7 +57,9 @@ def instrument_from_market(market: Mapping[str, Any], venue: str, precision_mode
     symbol = str(market["symbol"])
     if market.get("spot"):
         kind = InstrumentKind.SPOT
-    elif market.get("swap") and market.get("linear"):
+    elif market.get("swap") and (market.get("linear") or not market.get("inverse")):
+        # Some instrument payloads omit the settle coin and ccxt then leaves `linear` unset: not inverse
+        # is enough, since we only load USDT-settled swap markets.
         kind = InstrumentKind.LINEAR_PERPETUAL
     else:
         return None
@@ -238,9 +240,9 @@ def ticker_from_ccxt(raw: Mapping[str, Any]) -> Ticker:
 
 
 def _interval_hours(raw: Any, default: Decimal) -> Decimal:
-    if isinstance(raw, str) and raw.endswith("h") and raw[:-1].isdigit():
+    if isinstance(raw, str) and raw.endswith("h") and raw[:-1].isdigit() and int(raw[:-1]) > 0:
         return Decimal(raw[:-1])
-    return default
+    return default  # unknown or "0h" (a venue field ccxt could not read): the venue's standard interval
 
 
 def funding_from_ccxt(raw: Mapping[str, Any], default_hours: Decimal) -> FundingRate:

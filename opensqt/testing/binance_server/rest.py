@@ -359,5 +359,7 @@ def _id_list(raw: str | None) -> list[str]:
     if not isinstance(value, list):
         from opensqt.testing.binance_server.server import ApiError
 
-        raise ApiError(400, -1130, f"Data sent for parameter id list is not valid: expected a JSON list, got {raw!r}")
+        raise ApiError(
+            400, -1130, f"Data sent for parameter id list is not valid: expected a JSON list, got {raw!r}"
+        )
     return [str(v) for v in value]

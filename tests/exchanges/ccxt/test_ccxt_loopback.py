@@ -26,7 +26,11 @@ async def test_load_markets_gives_exact_instruments(loopback: Any) -> None:
     markets = await ex.load_markets()
     btc = markets[BTC]
     assert (btc.venue_symbol, btc.tick_size, btc.lot_size, btc.min_qty, btc.min_notional) == (
-        "BTCUSDT", Decimal("0.1"), Decimal("0.001"), Decimal("0.001"), Decimal("5"),
+        "BTCUSDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal("0.001"),
+        Decimal("5"),
     )
     assert sorted(markets) == ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
     assert server.not_found == []
@@ -38,7 +42,10 @@ async def test_balance_create_cancel_round_trip(loopback: Any) -> None:
     assert (await ex.fetch_balance())["USDT"].total == Decimal("1000")
     order = await ex.create_order(_buy("grid-1", "59000.0"))
     assert (order.client_order_id, order.status, order.price, order.quantity) == (
-        "grid-1", OrderStatus.NEW, Decimal("59000.0"), Decimal("0.010"),
+        "grid-1",
+        OrderStatus.NEW,
+        Decimal("59000.0"),
+        Decimal("0.010"),
     )
     assert order.post_only
     # 59000 * 0.01 / 20x leverage = 29.5 USDT of margin held by the open order
@@ -109,7 +116,9 @@ async def test_account_settings(loopback: Any) -> None:
     await ex.ensure_one_way()
     funding = await ex.fetch_funding_rate(BTC)
     assert (funding.rate, funding.interval_hours, funding.mark_price) == (
-        Decimal("0.0001"), Decimal(8), Decimal("60000.05"),
+        Decimal("0.0001"),
+        Decimal(8),
+        Decimal("60000.05"),
     )
     assert funding.next_funding_time % (8 * 3_600_000) == 0
 
@@ -153,10 +162,18 @@ async def test_order_updates_and_fill_over_user_stream(loopback: Any, venue: Mem
     assert len(fills) == 1
     fill = fills[0]
     assert (fill.client_order_id, fill.price, fill.quantity, fill.fee, fill.liquidity.value) == (
-        "f-1", Decimal("59990.0"), Decimal("0.010"), Decimal("0.1199800"), "maker",
+        "f-1",
+        Decimal("59990.0"),
+        Decimal("0.010"),
+        Decimal("0.1199800"),
+        "maker",
     )
     final = [u.order for u in seen if u.order.client_order_id == "f-1"][-1]
-    assert (final.status, final.filled, final.average_price) == (OrderStatus.FILLED, Decimal("0.010"), Decimal("59990.0"))
+    assert (final.status, final.filled, final.average_price) == (
+        OrderStatus.FILLED,
+        Decimal("0.010"),
+        Decimal("59990.0"),
+    )
 
 
 async def test_websocket_drop_loses_no_fill(loopback: Any, venue: MemoryVenue) -> None:
@@ -177,5 +194,7 @@ async def test_websocket_drop_loses_no_fill(loopback: Any, venue: MemoryVenue) -
         tg.cancel_scope.cancel()
     assert dropped == 1
     fills = [u.fill for u in seen if u.fill is not None]
-    assert [(f.client_order_id, f.price, f.quantity) for f in fills] == [("gap-1", Decimal("59980.0"), Decimal("0.010"))]
+    assert [(f.client_order_id, f.price, f.quantity) for f in fills] == [
+        ("gap-1", Decimal("59980.0"), Decimal("0.010"))
+    ]
     assert [u.order.status for u in seen if u.order.client_order_id == "gap-1"][-1] is OrderStatus.FILLED

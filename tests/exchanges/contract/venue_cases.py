@@ -1,0 +1,350 @@
+"""The venues under contract: how to build each, and the exact values its fixtures must produce."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from opensqt.exchanges.base import Exchange
+from opensqt.model import OrderStatus
+from opensqt.testing.binance_server import MemoryVenue, default_instruments
+from opensqt.testing.binance_server.harness import loopback_binance
+from opensqt.testing.fixture_transport import Canned, FixtureTransport, load_json
+
+VENUES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "venues"
+
+
+@dataclass
+class Case:
+    """One venue: a builder yielding (exchange, hooks) and what the shared assertions expect from it."""
+
+    name: str
+    build: Callable[[], Any]
+    symbol: str
+    tick: Decimal
+    lot: Decimal
+    balance_usdt: Decimal
+    order_price: Decimal
+    order_qty: Decimal
+    funding_rate: Decimal
+    funding_hours: Decimal
+    # A recorded order push (None: the venue pushes through its real stream) and what it must parse to.
+    push: dict[str, Any] | None = None
+    push_expect: tuple[str, OrderStatus, Decimal] | None = None
+    push_fill: tuple[str, Decimal, Decimal] | None = None  # (trade id, price, qty) or None: no fill
+    hooks: dict[str, Any] = field(default_factory=dict)
+
+
+# --- memory venue (stand-in for opensqt.exchanges.sim until it lands) -----------------------------------
+
+
+@asynccontextmanager
+async def _memory() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+    venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
+    venue.set_book("BTC/USDT:USDT", Decimal("60000.0"), Decimal("60000.1"))
+
+    def reject(kind: str) -> None:
+        if kind == "margin":
+            venue._wallet = Decimal(0)
+
+    yield venue, {"reject": reject}
+
+
+# --- binanceusdm: the real ccxt client against the loopback server ---------------------------------------
+
+
+@asynccontextmanager
+async def _binance() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+    venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
+    venue.set_book("BTC/USDT:USDT", Decimal("60000.0"), Decimal("60000.1"))
+
+    def reject(kind: str) -> None:
+        if kind == "margin":
+            venue._wallet = Decimal(0)
+
+    async with loopback_binance(venue) as (_, exchange):
+        yield exchange, {"reject": reject}
+
+
+# --- okx and bybit: ccxt fed recorded payloads --------------------------------------------------------------
+
+
+def _okx_transport() -> FixtureTransport:
+    t = FixtureTransport()
+    t.add(
+        "GET", "/api/v5/public/instruments", Canned(load_json(VENUES / "okx/http_get_instruments_swap.json"))
+    )
+    t.add("GET", "/api/v5/account/balance", Canned(load_json(VENUES / "okx/http_get_account_balance.json")))
+    placed = load_json(VENUES / "okx/http_place_order_response.json")
+
+    def place(p: dict[str, str]) -> Canned:
+        # ccxt sends single orders through batch-orders (its default `createOrder` method for okx).
+        cid = p.get("clOrdId") or json.loads(p.get("data", "[{}]") if p.get("data") else "[{}]")[0].get(
+            "clOrdId", ""
+        )
+        return Canned({"code": "0", "msg": "", "data": [{**placed, "clOrdId": cid}]})
+
+    t.add("POST", "/api/v5/trade/order", place)
+    t.add("POST", "/api/v5/trade/batch-orders", place)
+    t.add(
+        "POST",
+        "/api/v5/trade/cancel-order",
+        lambda p: Canned(
+            {
+                "code": "0",
+                "msg": "",
+                "data": [
+                    {"ordId": placed["ordId"], "clOrdId": p.get("clOrdId", ""), "sCode": "0", "sMsg": ""}
+                ],
+            }
+        ),
+    )
+    # Documented shape of GET /api/v5/public/funding-rate (OKX v5 docs).
+    t.add(
+        "GET",
+        "/api/v5/public/funding-rate",
+        Canned(
+            {
+                "code": "0",
+                "msg": "",
+                "data": [
+                    {
+                        "instId": "BTC-USDT-SWAP",
+                        "instType": "SWAP",
+                        "fundingRate": "0.0001",
+                        "nextFundingRate": "",
+                        "fundingTime": "1700006400000",
+                        "nextFundingTime": "1700035200000",
+                        "method": "current_period",
+                        "minFundingRate": "-0.00375",
+                        "maxFundingRate": "0.00375",
+                        "settState": "settled",
+                        "settFundingRate": "0.0001",
+                        "premium": "0.0001",
+                        "interestRate": "0.0001",
+                        "impactValue": "",
+                        "formulaType": "noRate",
+                        "ts": "1700000000000",
+                    }
+                ],
+            }
+        ),
+    )
+    return t
+
+
+def _okx_reject(t: FixtureTransport, kind: str) -> None:
+    if kind == "margin":
+        refused = Canned(
+            {
+                "code": "1",
+                "msg": "All operations failed",
+                "data": [
+                    {
+                        "ordId": "",
+                        "clOrdId": "c",
+                        "sCode": "51008",
+                        "sMsg": "Order failed. Insufficient USDT margin",
+                    }
+                ],
+            }
+        )
+        t.add("POST", "/api/v5/trade/order", refused)
+        t.add("POST", "/api/v5/trade/batch-orders", refused)
+    elif kind == "unknown":
+        t.add(
+            "POST",
+            "/api/v5/trade/cancel-order",
+            Canned(
+                {
+                    "code": "1",
+                    "msg": "",
+                    "data": [
+                        {
+                            "ordId": "",
+                            "clOrdId": "c",
+                            "sCode": "51400",
+                            "sMsg": "Cancellation failed as the order does not exist",
+                        }
+                    ],
+                }
+            ),
+        )
+
+
+def _bybit_transport() -> FixtureTransport:
+    t = FixtureTransport()
+    t.add(
+        "GET",
+        "/v5/market/instruments-info",
+        Canned(load_json(VENUES / "bybit/http_get_instruments_linear.json")),
+    )
+    t.add(
+        "GET", "/v5/account/wallet-balance", Canned(load_json(VENUES / "bybit/http_get_wallet_balance.json"))
+    )
+    t.add("GET", "/v5/user/query-api", Canned(load_json(VENUES / "bybit/http_get_user_query_api.json")))
+    t.add("GET", "/v5/account/info", Canned(load_json(VENUES / "bybit/http_get_account_info.json")))
+    ok = {"retCode": 0, "retMsg": "OK", "retExtInfo": {}, "time": 1700000000000}
+    t.add(
+        "POST",
+        "/v5/order/create",
+        lambda p: Canned(
+            {**ok, "result": {"orderId": "1321003749386327552", "orderLinkId": p.get("orderLinkId", "")}}
+        ),
+    )
+    t.add(
+        "POST",
+        "/v5/order/cancel",
+        lambda p: Canned(
+            {**ok, "result": {"orderId": "1321003749386327552", "orderLinkId": p.get("orderLinkId", "")}}
+        ),
+    )
+    # Documented shape of GET /v5/market/tickers?category=linear (Bybit v5 docs).
+    t.add(
+        "GET",
+        "/v5/market/tickers",
+        Canned(
+            {
+                **ok,
+                "result": {
+                    "category": "linear",
+                    "list": [
+                        {
+                            "symbol": "BTCUSDT",
+                            "lastPrice": "30000.00",
+                            "indexPrice": "30001.00",
+                            "markPrice": "30000.50",
+                            "prevPrice24h": "29500.00",
+                            "price24hPcnt": "0.016949",
+                            "highPrice24h": "30100.00",
+                            "lowPrice24h": "29400.00",
+                            "prevPrice1h": "29990.00",
+                            "openInterest": "1000",
+                            "openInterestValue": "30000500",
+                            "turnover24h": "150000000",
+                            "volume24h": "5000",
+                            "fundingRate": "0.0001",
+                            "fundingIntervalHour": "8",
+                            "nextFundingTime": "1700035200000",
+                            "predictedDeliveryPrice": "",
+                            "basisRate": "",
+                            "deliveryFeeRate": "",
+                            "deliveryTime": "0",
+                            "ask1Size": "1",
+                            "bid1Price": "30000.00",
+                            "ask1Price": "30000.10",
+                            "bid1Size": "1",
+                            "basis": "",
+                        }
+                    ],
+                },
+            }
+        ),
+    )
+    return t
+
+
+def _bybit_reject(t: FixtureTransport, kind: str) -> None:
+    base = {"retExtInfo": {}, "time": 1700000000000, "result": {}}
+    if kind == "margin":
+        t.add(
+            "POST",
+            "/v5/order/create",
+            Canned({**base, "retCode": 110007, "retMsg": "ab not enough for new order"}),
+        )
+    elif kind == "unknown":
+        t.add(
+            "POST",
+            "/v5/order/cancel",
+            Canned({**base, "retCode": 110001, "retMsg": "order not exists or too late"}),
+        )
+
+
+def _fixture_builder(
+    venue: str, transport: Callable[[], FixtureTransport], reject: Callable[[FixtureTransport, str], None]
+) -> Callable[[], Any]:
+    @asynccontextmanager
+    async def build() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+        from opensqt.exchanges.factory import build_exchange
+
+        exchange = build_exchange(
+            venue, "ccxt", {"api_key": "k", "secret": "s", "password": "p"}, {"rate_limit": 0}
+        )
+        t = transport()
+        t.install(exchange.client)  # type: ignore[attr-defined]
+        try:
+            yield exchange, {"reject": lambda kind: reject(t, kind), "transport": t}
+        finally:
+            await exchange.close()
+            assert t.missing == [], f"{venue}: calls without a fixture: {t.missing}"
+
+    return build
+
+
+def _push(path: str) -> dict[str, Any]:
+    return json.loads((VENUES / path).read_text())
+
+
+CASES = [
+    Case(
+        "memory",
+        _memory,
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal(1000),
+        Decimal("59000.0"),
+        Decimal("0.010"),
+        Decimal("0.0001"),
+        Decimal(8),
+    ),
+    Case(
+        "binanceusdm-loopback",
+        _binance,
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal(1000),
+        Decimal("59000.0"),
+        Decimal("0.010"),
+        Decimal("0.0001"),
+        Decimal(8),
+        push=_push("binance-usdm/ws_futures_order_update_trade_reduce_only_qty.json")["data"],
+        push_expect=("O-12345-test-reduce-only-trade", OrderStatus.FILLED, Decimal("1.000")),
+        push_fill=("9988776655", Decimal("2500.00"), Decimal("1.000")),
+    ),
+    Case(
+        "okx-fixture",
+        _fixture_builder("okx", _okx_transport, _okx_reject),
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.01"),
+        Decimal("99.89469657000001"),
+        Decimal("59000.0"),
+        Decimal("1"),
+        Decimal("0.0001"),
+        Decimal(8),
+        push=_push("okx/ws_orders.json"),
+        push_expect=("001BTCUSDT20250106001", OrderStatus.FILLED, Decimal("0.03")),
+        push_fill=("1518905529", Decimal("103698.9"), Decimal("0.03")),
+    ),
+    Case(
+        "bybit-fixture",
+        _fixture_builder("bybit", _bybit_transport, _bybit_reject),
+        "BTC/USDT:USDT",
+        Decimal("0.5"),
+        Decimal("0.001"),
+        Decimal("1000.50"),
+        Decimal("59000.0"),
+        Decimal("0.010"),
+        Decimal("0.0001"),
+        Decimal(8),
+        push=_push("bybit/ws_account_order.json"),
+        push_expect=("client-1", OrderStatus.CANCELED, Decimal("0")),
+    ),
+]
