@@ -102,13 +102,14 @@ async def _run(args: argparse.Namespace, client: ApiClient) -> None:
 
 def main(args: argparse.Namespace, settings: Any) -> int:
     """0 done; 1 the API refused or failed (message on stderr); 2 no key or certificate found locally."""
-    try:
-        client = _client(args, settings)
-    except (ValueError, OSError) as exc:
-        print(f"ctl: {exc}", file=sys.stderr)
-        return 2
 
     async def run() -> int:
+        # The channel belongs to the event loop, so the client is made inside it.
+        try:
+            client = _client(args, settings)
+        except (ValueError, OSError) as exc:
+            print(f"ctl: {exc}", file=sys.stderr)
+            return 2
         async with client:
             try:
                 await _run(args, client)
