@@ -16,6 +16,7 @@ from opensqt.model import (
     Instrument,
     InstrumentKind,
     OrderStatus,
+    PlaceOrder,
     PositionStatus,
     Side,
     Slot,
@@ -26,11 +27,21 @@ from opensqt.trading.logic import GridParams, GridSnapshot, client_order_id, dec
 
 D = Decimal
 INST = Instrument(
-    symbol="BTC/USDT:USDT", venue_symbol="BTCUSDT", kind=InstrumentKind.LINEAR_PERPETUAL, base="BTC",
-    quote="USDT", tick_size=D("0.1"), lot_size=D("0.001"), min_notional=D("5"),
+    symbol="BTC/USDT:USDT",
+    venue_symbol="BTCUSDT",
+    kind=InstrumentKind.LINEAR_PERPETUAL,
+    base="BTC",
+    quote="USDT",
+    tick_size=D("0.1"),
+    lot_size=D("0.001"),
+    min_notional=D("5"),
 )
 PARAMS = GridParams(
-    interval=D(10), order_amount=D(100), buy_window=50, sell_window=51, grid_mode=GridMode.LONG,
+    interval=D(10),
+    order_amount=D(100),
+    buy_window=50,
+    sell_window=51,
+    grid_mode=GridMode.LONG,
     order_cleanup_threshold=200,
 )
 CENTRE = D(60000)
@@ -42,16 +53,29 @@ def active_slots() -> dict[Decimal, Slot]:
     for i in range(1, 51):
         price = CENTRE - i * PARAMS.interval
         slots[price] = Slot(
-            price=price, slot_status=SlotStatus.LOCKED, attempt=1, order_side=Side.BUY, order_price=price,
-            order_qty=D("0.001"), order_status=OrderStatus.NEW, venue_order_id=f"b{i}",
+            price=price,
+            slot_status=SlotStatus.LOCKED,
+            attempt=1,
+            order_side=Side.BUY,
+            order_price=price,
+            order_qty=D("0.001"),
+            order_status=OrderStatus.NEW,
+            venue_order_id=f"b{i}",
             client_order_id=client_order_id("osqt", Side.BUY, price, 1, INST.tick_size),
         )
     for i in range(0, 50):
         price = CENTRE + i * PARAMS.interval
         slots[price] = Slot(
-            price=price, slot_status=SlotStatus.LOCKED, position_status=PositionStatus.FILLED,
-            position_qty=D("0.001"), position_side=Side.BUY, attempt=2, order_side=Side.SELL,
-            order_price=price + PARAMS.interval, order_qty=D("0.001"), order_status=OrderStatus.NEW,
+            price=price,
+            slot_status=SlotStatus.LOCKED,
+            position_status=PositionStatus.FILLED,
+            position_qty=D("0.001"),
+            position_side=Side.BUY,
+            attempt=2,
+            order_side=Side.SELL,
+            order_price=price + PARAMS.interval,
+            order_qty=D("0.001"),
+            order_status=OrderStatus.NEW,
             client_order_id=client_order_id("osqt", Side.SELL, price, 2, INST.tick_size),
             venue_order_id=f"s{i}",
         )
@@ -75,8 +99,10 @@ def report(name: str, samples: list[float], produced: int) -> None:
     samples.sort()
     p50 = statistics.median(samples)
     p99 = samples[int(len(samples) * 0.99)]
-    print(f"{name:<38} n={len(samples):>6}  p50 {p50:7.1f} µs  p99 {p99:7.1f} µs  max {samples[-1]:8.1f} µs"
-          f"  commands/decision {produced / len(samples):.2f}")
+    print(
+        f"{name:<38} n={len(samples):>6}  p50 {p50:7.1f} µs  p99 {p99:7.1f} µs  max {samples[-1]:8.1f} µs"
+        f"  commands/decision {produced / len(samples):.2f}"
+    )
 
 
 def main() -> None:
@@ -86,11 +112,19 @@ def main() -> None:
     # busy: the closest buy has just filled (slot FREE, holding) -> one closing sell and one new buy
     busy_slots = dict(slots)
     filled = CENTRE - PARAMS.interval
-    busy_slots[filled] = Slot(price=filled, position_status=PositionStatus.FILLED, position_qty=D("0.001"),
-                              position_side=Side.BUY, attempt=1)
-    busy = [GridSnapshot(price=filled + D(k) / 10, slots=busy_slots, open_orders=99, interval=PARAMS.interval)
-            for k in range(-4, 5)]
-    assert [c.time_in_force for c in decide_grid_orders(busy[0], PARAMS, INST)] == [TimeInForce.POST_ONLY] * 2
+    busy_slots[filled] = Slot(
+        price=filled,
+        position_status=PositionStatus.FILLED,
+        position_qty=D("0.001"),
+        position_side=Side.BUY,
+        attempt=1,
+    )
+    busy = [
+        GridSnapshot(price=filled + D(k) / 10, slots=busy_slots, open_orders=99, interval=PARAMS.interval)
+        for k in range(-4, 5)
+    ]
+    first = decide_grid_orders(busy[0], PARAMS, INST)
+    assert [c.time_in_force for c in first if isinstance(c, PlaceOrder)] == [TimeInForce.POST_ONLY] * 2
     measure(quiet, 20)  # warm-up
     gc.disable()
     try:

@@ -31,7 +31,10 @@ def test_long_round_trip_exact_orders_slots_and_pnl() -> None:
     slot = h.manager.slot(D(99))
     assert slot is not None
     assert (slot.slot_status, slot.position_status, slot.position_qty, slot.order_side) == (
-        SlotStatus.LOCKED, PositionStatus.FILLED, D("0.303"), Side.SELL,
+        SlotStatus.LOCKED,
+        PositionStatus.FILLED,
+        D("0.303"),
+        Side.SELL,
     )
     assert h.manager.inventory == D("0.303") == h.position
     commands = h.step(D(100))  # the sell fills; the buy at 96 is now below the window: cancelled
@@ -50,7 +53,12 @@ def test_long_round_trip_exact_orders_slots_and_pnl() -> None:
         (D(99), SlotStatus.LOCKED, 3),
     ]
     pnl = m.slot_pnl(D(99))
-    assert (pnl.realized_pnl, pnl.fees, pnl.round_trips, pnl.cost_basis) == (D("0.303"), D("0.0120594"), 1, 0)
+    assert (pnl.realized_pnl, pnl.fees, pnl.round_trips, pnl.cost_basis) == (
+        D("0.303"),
+        D("0.0120594"),
+        1,
+        D(0),
+    )
 
 
 def test_short_round_trip_mirrors_long() -> None:
@@ -111,9 +119,7 @@ def test_buys_fill_on_a_smooth_decline() -> None:
     bought = sorted((f.price for f in h.fills if f.side is Side.BUY), reverse=True)
     assert bought == [D(p) for p in range(99, 89, -1)]
     assert [c for c in h.cancelled if c.reason == "below the buy window"] == []
-    assert h.manager.inventory == h.position == sum(
-        (f.quantity for f in h.fills if f.side is Side.BUY), D(0)
-    )
+    assert h.manager.inventory == h.position == sum((f.quantity for f in h.fills if f.side is Side.BUY), D(0))
 
 
 def test_grid_widens_in_a_volatile_regime() -> None:
@@ -139,7 +145,9 @@ def test_restored_position_closes_one_interval_above_each_slot() -> None:
     inst = h.inst
     slots = restore_slots_from_position(D("0.75"), D(100), D(1), D(30), inst, GridMode.LONG)
     assert [(s.price, s.position_qty) for s in slots] == [
-        (D(101), D("0.3")), (D(102), D("0.3")), (D(103), D("0.15")),
+        (D(101), D("0.3")),
+        (D(102), D("0.3")),
+        (D(103), D("0.15")),
     ]
     h.manager.load(slots, entry_price=D(104))
     h.position = D("0.75")

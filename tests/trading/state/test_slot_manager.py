@@ -34,8 +34,16 @@ def place(cid: str, side: Side, qty: str, price: str, post_only: bool = True) ->
     return PlaceOrder(cid, SYM, side, D(qty), D(price), OrderType.LIMIT, tif)
 
 
-def order(cid: str, side: Side, qty: str, price: str, status: OrderStatus = OrderStatus.NEW,
-          filled: str = "0", venue_id: str | None = "v1", post_only: bool = True) -> Order:
+def order(
+    cid: str,
+    side: Side,
+    qty: str,
+    price: str,
+    status: OrderStatus = OrderStatus.NEW,
+    filled: str = "0",
+    venue_id: str | None = "v1",
+    post_only: bool = True,
+) -> Order:
     tif = TimeInForce.POST_ONLY if post_only else TimeInForce.GTC
     return Order(cid, SYM, side, OrderType.LIMIT, D(qty), D(price), venue_id, D(filled), None, status, tif)
 
@@ -48,17 +56,22 @@ def bought(m: SlotManager, price: str = "99", qty: str = "1", cid: str = "b1") -
     """Slot `price` bought `qty` at `price` (reserve, ack, fill)."""
     m.reserve(D(price), place(cid, Side.BUY, qty, price))
     m.apply(OrderUpdated(order(cid, Side.BUY, qty, price, venue_id=f"v-{cid}")))
-    m.apply(OrderUpdated(
-        order(cid, Side.BUY, qty, price, OrderStatus.FILLED, qty, venue_id=f"v-{cid}"),
-        fill(cid, f"t-{cid}", Side.BUY, qty, price, "0.01"),
-    ))
+    m.apply(
+        OrderUpdated(
+            order(cid, Side.BUY, qty, price, OrderStatus.FILLED, qty, venue_id=f"v-{cid}"),
+            fill(cid, f"t-{cid}", Side.BUY, qty, price, "0.01"),
+        )
+    )
 
 
 def test_reserve_moves_free_to_pending_and_refuses_otherwise() -> None:
     m = SlotManager()
     slot = m.reserve(D(99), place("b1", Side.BUY, "1", "99"), now_ms=5)
     assert (slot.slot_status, slot.client_order_id, slot.attempt, slot.ts_update) == (
-        SlotStatus.PENDING, "b1", 1, 5,
+        SlotStatus.PENDING,
+        "b1",
+        1,
+        5,
     )
     with pytest.raises(SlotStateError, match="reserve needs FREE, it is PENDING"):
         m.reserve(D(99), place("b2", Side.BUY, "1", "99"))
@@ -101,7 +114,9 @@ def test_post_only_rejection_frees_the_slot_and_counts_a_failure() -> None:
     m.reserve(D(99), place("b1", Side.BUY, "1", "99"))
     [change] = m.on_rejected("b1", RejectReason.POST_ONLY)
     assert (change.after.slot_status, change.after.post_only_failures, change.after.client_order_id) == (
-        SlotStatus.FREE, 1, None,
+        SlotStatus.FREE,
+        1,
+        None,
     )
     m.reserve(D(99), place("b2", Side.BUY, "1", "99"))
     m.on_rejected("b2", RejectReason.INSUFFICIENT_FUNDS)
@@ -144,7 +159,10 @@ def test_fill_before_ack_books_the_position_and_the_late_ack_changes_nothing() -
     [change] = m.apply(OrderUpdated(filled, fill("b1", "t1", Side.BUY, "1", "99", "0.02")))
     after = change.after
     assert (after.slot_status, after.position_status, after.position_qty, after.position_side) == (
-        SlotStatus.FREE, PositionStatus.FILLED, D(1), Side.BUY,
+        SlotStatus.FREE,
+        PositionStatus.FILLED,
+        D(1),
+        Side.BUY,
     )
     assert change.fee == D("0.02")
     assert m.on_ack("b1", order("b1", Side.BUY, "1", "99")) == []
@@ -156,8 +174,12 @@ def test_cancelled_buy_with_partial_fill_keeps_the_partial_position() -> None:
     m = SlotManager()
     m.reserve(D(99), place("b1", Side.BUY, "1", "99"))
     m.apply(OrderUpdated(order("b1", Side.BUY, "1", "99")))
-    m.apply(OrderUpdated(order("b1", Side.BUY, "1", "99", OrderStatus.PARTIALLY_FILLED, "0.4"),
-                         fill("b1", "t1", Side.BUY, "0.4", "99")))
+    m.apply(
+        OrderUpdated(
+            order("b1", Side.BUY, "1", "99", OrderStatus.PARTIALLY_FILLED, "0.4"),
+            fill("b1", "t1", Side.BUY, "0.4", "99"),
+        )
+    )
     assert m.slot(D(99)).filled_qty == D("0.4")  # type: ignore[union-attr]
     m.request_cancel("b1")
     assert m.cancels_in_flight() == frozenset({"b1"})
@@ -165,7 +187,10 @@ def test_cancelled_buy_with_partial_fill_keeps_the_partial_position() -> None:
     slot = m.slot(D(99))
     assert slot is not None
     assert (slot.slot_status, slot.position_status, slot.position_qty, slot.post_only_failures) == (
-        SlotStatus.FREE, PositionStatus.FILLED, D("0.4"), 0,
+        SlotStatus.FREE,
+        PositionStatus.FILLED,
+        D("0.4"),
+        0,
     )
     assert m.cancels_in_flight() == frozenset()
     assert m.slot_pnl(D(99)).cost_basis == D("39.6")
@@ -185,7 +210,9 @@ def test_cancelled_sell_keeps_the_position_and_counts_only_a_post_only_reject() 
     m.request_cancel("s2")
     [change] = m.apply(OrderUpdated(order("s2", Side.SELL, "1", "100", OrderStatus.CANCELED, venue_id="v3")))
     assert (change.after.slot_status, change.after.position_qty, change.after.post_only_failures) == (
-        SlotStatus.FREE, D(1), 0,
+        SlotStatus.FREE,
+        D(1),
+        0,
     )
 
 
@@ -208,13 +235,21 @@ def test_round_trip_pnl_with_partial_closes_and_average_price() -> None:
     avg = replace(order("b1", Side.BUY, "1", "99", OrderStatus.FILLED, "1"), average_price=D("98.5"))
     m.apply(OrderUpdated(avg))  # filled better than the limit: cost is 98.5
     m.reserve(D(99), place("s1", Side.SELL, "1", "100"))
-    m.apply(OrderUpdated(order("s1", Side.SELL, "1", "100", OrderStatus.PARTIALLY_FILLED, "0.25", "v2"),
-                         fill("s1", "t1", Side.SELL, "0.25", "100", "0.005")))
+    m.apply(
+        OrderUpdated(
+            order("s1", Side.SELL, "1", "100", OrderStatus.PARTIALLY_FILLED, "0.25", "v2"),
+            fill("s1", "t1", Side.SELL, "0.25", "100", "0.005"),
+        )
+    )
     assert m.realized_pnl == D("0.375")  # (100 − 98.5) × 0.25
-    m.apply(OrderUpdated(order("s1", Side.SELL, "1", "100", OrderStatus.FILLED, "1", "v2"),
-                         fill("s1", "t2", Side.SELL, "0.75", "101", "0.015")))
+    m.apply(
+        OrderUpdated(
+            order("s1", Side.SELL, "1", "100", OrderStatus.FILLED, "1", "v2"),
+            fill("s1", "t2", Side.SELL, "0.75", "101", "0.015"),
+        )
+    )
     assert m.realized_pnl == D("2.25")  # + (101 − 98.5) × 0.75
-    assert (m.fees, m.net_pnl, m.round_trips, m.inventory) == (D("0.020"), D("2.230"), 1, 0)
+    assert (m.fees, m.net_pnl, m.round_trips, m.inventory) == (D("0.020"), D("2.230"), 1, D(0))
     assert m.slot(D(99)).position_status is PositionStatus.EMPTY  # type: ignore[union-attr]
 
 
@@ -225,7 +260,7 @@ def test_short_slot_pnl() -> None:
     assert m.inventory == D(-2)
     m.reserve(D(101), place("b1", Side.BUY, "2", "100"))
     m.apply(OrderUpdated(order("b1", Side.BUY, "2", "100", OrderStatus.FILLED, "2", "v2")))
-    assert (m.realized_pnl, m.inventory) == (D(2), 0)
+    assert (m.realized_pnl, m.inventory) == (D(2), D(0))
 
 
 def test_out_of_order_and_duplicate_updates_apply_once() -> None:
@@ -233,10 +268,14 @@ def test_out_of_order_and_duplicate_updates_apply_once() -> None:
     m.reserve(D(99), place("b1", Side.BUY, "2", "99"))
     updates = [
         OrderUpdated(order("b1", Side.BUY, "2", "99")),
-        OrderUpdated(order("b1", Side.BUY, "2", "99", OrderStatus.PARTIALLY_FILLED, "1"),
-                     fill("b1", "t1", Side.BUY, "1", "99", "0.01")),
-        OrderUpdated(order("b1", Side.BUY, "2", "99", OrderStatus.FILLED, "2"),
-                     fill("b1", "t2", Side.BUY, "1", "99", "0.01")),
+        OrderUpdated(
+            order("b1", Side.BUY, "2", "99", OrderStatus.PARTIALLY_FILLED, "1"),
+            fill("b1", "t1", Side.BUY, "1", "99", "0.01"),
+        ),
+        OrderUpdated(
+            order("b1", Side.BUY, "2", "99", OrderStatus.FILLED, "2"),
+            fill("b1", "t2", Side.BUY, "1", "99", "0.01"),
+        ),
     ]
     for u in [updates[2], updates[0], updates[2], updates[1], updates[1], updates[0]]:
         m.apply(u)
@@ -271,7 +310,7 @@ def test_overfill_is_recorded_never_a_negative_position() -> None:
     # a reconciliation mends the slot to a smaller position meanwhile: the venue reports the full close
     m._slots[D(99)] = replace(m._slots[D(99)], position_qty=D("0.5"))
     m.apply(OrderUpdated(order("s1", Side.SELL, "1", "100", OrderStatus.FILLED, "1", "v2")))
-    assert (m.inventory, m.overfilled_qty) == (0, D("0.5"))
+    assert (m.inventory, m.overfilled_qty) == (D(0), D("0.5"))
 
 
 def test_late_fill_of_a_finished_order_still_counts() -> None:
@@ -280,8 +319,12 @@ def test_late_fill_of_a_finished_order_still_counts() -> None:
     m.apply(OrderUpdated(order("b1", Side.BUY, "2", "99", OrderStatus.CANCELED)))
     m.reserve(D(99), place("b2", Side.BUY, "2", "99"))
     # the venue's cancel report missed an execution that happened just before it
-    m.apply(OrderUpdated(order("b1", Side.BUY, "2", "99", OrderStatus.PARTIALLY_FILLED, "1"),
-                         fill("b1", "t1", Side.BUY, "1", "99")))
+    m.apply(
+        OrderUpdated(
+            order("b1", Side.BUY, "2", "99", OrderStatus.PARTIALLY_FILLED, "1"),
+            fill("b1", "t1", Side.BUY, "1", "99"),
+        )
+    )
     slot = m.slot(D(99))
     assert slot is not None
     assert (slot.slot_status, slot.client_order_id, slot.position_qty) == (SlotStatus.PENDING, "b2", D(1))
@@ -328,11 +371,13 @@ def test_restore_spreads_a_position_in_base_units() -> None:
     inst = instrument()
     slots = restore_slots_from_position(D("0.6"), D(100), D(1), D(30), inst, GridMode.LONG)
     assert [(s.price, s.position_qty, s.position_side) for s in slots] == [
-        (D(101), D("0.3"), Side.BUY), (D(102), D("0.3"), Side.BUY),
+        (D(101), D("0.3"), Side.BUY),
+        (D(102), D("0.3"), Side.BUY),
     ]
     short = restore_slots_from_position(D("-0.4"), D(100), D(1), D(30), inst, GridMode.NEUTRAL)
     assert [(s.price, s.position_qty, s.position_side) for s in short] == [
-        (D(99), D("0.3"), Side.SELL), (D(98), D("0.1"), Side.SELL),
+        (D(99), D("0.3"), Side.SELL),
+        (D(98), D("0.1"), Side.SELL),
     ]
     assert restore_slots_from_position(D(0), D(100), D(1), D(30), inst, GridMode.LONG) == []
     m = SlotManager()

@@ -53,7 +53,11 @@ def test_random_paths_keep_the_grid_invariants(
     shift: int,
 ) -> None:
     params = GridParams(
-        interval=D(1), order_amount=D(30), buy_window=buy_window, sell_window=sell_window, grid_mode=mode,
+        interval=D(1),
+        order_amount=D(30),
+        buy_window=buy_window,
+        sell_window=sell_window,
+        grid_mode=mode,
         order_cleanup_threshold=threshold,
     )
     h = Harness(params, rng=None if chaos is None else random.Random(chaos))
@@ -97,8 +101,9 @@ def test_random_paths_keep_the_grid_invariants(
 SYM = "BTC/USDT:USDT"
 
 
-def _lifecycle(cid: str, side: Side, price: Decimal, parts: list[int], cancel: bool, venue_id: str
-               ) -> list[OrderUpdated]:
+def _lifecycle(
+    cid: str, side: Side, price: Decimal, parts: list[int], cancel: bool, venue_id: str
+) -> list[OrderUpdated]:
     """NEW, one update per execution (lots of 0.001), then FILLED or CANCELED."""
     qty = D(sum(parts) + (1 if cancel else 0)) / 1000
     base = Order(cid, SYM, side, OrderType.LIMIT, qty, price, venue_id, time_in_force=TimeInForce.POST_ONLY)
