@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loguru import logger
 
 from opensqt.cli import Command, Io, Program, parse_duration, run_program
 
@@ -241,4 +240,3 @@ def test_runtime_failure_exits_1_without_leaking(fake_program: Program, tmp_path
     assert "fakeprog failed" in err and "RuntimeError: venue rejected key ***" in err
     assert SECRET not in err
     assert SECRET not in (tmp_path / "logs" / "opensqt.jsonl").read_text()
-    logger.remove()
