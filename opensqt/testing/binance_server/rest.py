@@ -17,6 +17,10 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
 
     b = server.backend
 
+    def perps(symbol: str | None) -> list[str]:
+        # USDT-M serves perpetuals only; a backend may also hold spot markets (the sim venue does).
+        return [symbol] if symbol else [i.symbol for i in server.instruments() if i.is_perpetual]
+
     def vsym(symbol: str) -> str:
         return server.instrument(symbol).venue_symbol
 
@@ -43,13 +47,13 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
 
     async def ticker_24hr(p: dict[str, str]) -> Any:
         symbol = server._symbol(p, required=False)
-        tickers = await server._backend(b.fetch_tickers([symbol] if symbol else None))
+        tickers = await server._backend(b.fetch_tickers(perps(symbol)))
         rows = [shapes.ticker_24hr(t, vsym(s)) for s, t in tickers.items()]
         return rows[0] if symbol else rows
 
     async def book_ticker(p: dict[str, str]) -> Any:
         symbol = server._symbol(p, required=False)
-        tickers = await server._backend(b.fetch_tickers([symbol] if symbol else None))
+        tickers = await server._backend(b.fetch_tickers(perps(symbol)))
         rows = [
             {
                 "symbol": vsym(s),
@@ -73,13 +77,13 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
 
     async def premium_index(p: dict[str, str]) -> Any:
         symbol = server._symbol(p, required=False)
-        rates = await server._backend(b.fetch_funding_rates([symbol] if symbol else None))
+        rates = await server._backend(b.fetch_funding_rates(perps(symbol)))
         rows = [shapes.premium_index(f, vsym(s), server.clock.now_ms()) for s, f in rates.items()]
         return rows[0] if symbol else rows
 
     async def funding_rate(p: dict[str, str]) -> Any:
         symbol = server._symbol(p, required=False)
-        rates = await server._backend(b.fetch_funding_rates([symbol] if symbol else None))
+        rates = await server._backend(b.fetch_funding_rates(perps(symbol)))
         return [
             {
                 "symbol": vsym(s),
@@ -91,7 +95,7 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
         ]
 
     async def funding_info(p: dict[str, str]) -> Any:
-        rates = await server._backend(b.fetch_funding_rates(None))
+        rates = await server._backend(b.fetch_funding_rates(perps(None)))
         return [
             {
                 "symbol": vsym(s),
@@ -107,7 +111,7 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
         balances = await server._backend(b.fetch_balance())
         positions = await server._backend(b.fetch_positions())
         usdt = balances.get("USDT")
-        assets = [shapes.asset_balance(x) for x in balances.values()]
+        assets = [shapes.asset_balance(x, server.clock.now_ms()) for x in balances.values()]
         pos_rows = []
         for pos in positions:
             lev = await server._backend(b.fetch_leverage(pos.symbol))
@@ -138,7 +142,10 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
 
     async def balance(p: dict[str, str]) -> Any:
         balances = await server._backend(b.fetch_balance())
-        return [{"accountAlias": "loopback", **shapes.asset_balance(x)} for x in balances.values()]
+        return [
+            {"accountAlias": "loopback", **shapes.asset_balance(x, server.clock.now_ms())}
+            for x in balances.values()
+        ]
 
     async def position_risk(p: dict[str, str]) -> Any:
         symbol = server._symbol(p, required=False)

@@ -152,7 +152,8 @@ class BinanceServer:
         self._tg.start_soon(run_forever, fn, name)
 
     async def refresh_markets(self) -> None:
-        self._markets = dict(await self.backend.load_markets())
+        # USDT-M lists perpetuals only; the sim venue also has spot markets under the same venue symbols.
+        self._markets = {s: i for s, i in (await self.backend.load_markets()).items() if i.is_perpetual}
         self._by_venue = {i.venue_symbol: s for s, i in self._markets.items()}
 
     def unified(self, venue_symbol: str) -> str | None:

@@ -262,7 +262,8 @@ def position_risk(p: Position, inst: Instrument, leverage: int) -> dict[str, Any
     }
 
 
-def asset_balance(b: Balance) -> dict[str, Any]:
+def asset_balance(b: Balance, now_ms: int) -> dict[str, Any]:
+    # ccxt skips assets whose updateTime is 0 as stale: a balance never touched still gets the server time.
     return {
         "asset": b.asset,
         "walletBalance": s(b.total),
@@ -277,7 +278,7 @@ def asset_balance(b: Balance) -> dict[str, Any]:
         "availableBalance": s(b.free),
         "maxWithdrawAmount": s(b.free),
         "marginAvailable": True,
-        "updateTime": b.ts_event,
+        "updateTime": b.ts_event or now_ms,
         "balance": s(b.total),  # `balance` is the /fapi/v2/balance spelling
     }
 

@@ -38,9 +38,39 @@ class Case:
     push_expect: tuple[str, OrderStatus, Decimal] | None = None
     push_fill: tuple[str, Decimal, Decimal] | None = None  # (trade id, price, qty) or None: no fill
     hooks: dict[str, Any] = field(default_factory=dict)
+    # The sim venue schedules funding from its market data; with none attached it has no next time.
+    next_funding_known: bool = True
 
 
-# --- memory venue (stand-in for opensqt.exchanges.sim until it lands) -----------------------------------
+# --- the simulated venue (opensqt.exchanges.sim), directly and behind the loopback server ------------------
+
+
+def _sim_exchange() -> tuple[Any, Callable[[str], None]]:
+    from opensqt.exchanges.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue
+
+    venue = SimVenue(list(DEFAULT_INSTRUMENTS.values()), balances={"USDT": Decimal(1000)})
+
+    def reject(kind: str) -> None:
+        if kind == "margin":
+            venue.account.wallet["USDT"] = Decimal(0)
+
+    return SimExchange(venue), reject
+
+
+@asynccontextmanager
+async def _sim() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+    exchange, reject = _sim_exchange()
+    yield exchange, {"reject": reject}
+
+
+@asynccontextmanager
+async def _sim_loopback() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+    backend, reject = _sim_exchange()
+    async with loopback_binance(backend) as (_, exchange):
+        yield exchange, {"reject": reject}
+
+
+# --- memory venue (the loopback server's own small backend) -------------------------------------------------
 
 
 @asynccontextmanager
@@ -291,6 +321,32 @@ def _push(path: str) -> dict[str, Any]:
 
 
 CASES = [
+    Case(
+        "sim",
+        _sim,
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal(1000),
+        Decimal("59000.0"),
+        Decimal("0.010"),
+        Decimal(0),
+        Decimal(8),
+        next_funding_known=False,
+    ),
+    Case(
+        "binanceusdm-loopback-sim",
+        _sim_loopback,
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal(1000),
+        Decimal("59000.0"),
+        Decimal("0.010"),
+        Decimal(0),
+        Decimal(8),
+        next_funding_known=False,
+    ),
     Case(
         "memory",
         _memory,
