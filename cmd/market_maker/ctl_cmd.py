@@ -17,8 +17,12 @@ from opensqt.api.client import ApiClient, ApiError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="host:port of the API (default: config api.listen, 127.0.0.1:50052)")
     parser.add_argument("--data-dir", type=Path, help="data dir holding api/ keys and certificate")
-    parser.add_argument("--key-file", type=Path, help="file with the API key (default: <data-dir>/api/control.key)")
-    parser.add_argument("--ca-file", type=Path, help="certificate to trust (default: <data-dir>/api/tls/cert.pem)")
+    parser.add_argument(
+        "--key-file", type=Path, help="file with the API key (default: <data-dir>/api/control.key)"
+    )
+    parser.add_argument(
+        "--ca-file", type=Path, help="certificate to trust (default: <data-dir>/api/tls/cert.pem)"
+    )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call (default 5)")
     sub = parser.add_subparsers(dest="ctl_command", required=True, metavar="COMMAND")
     sub.add_parser("status", help="engine, risk and circuit breaker status")
@@ -67,28 +71,43 @@ async def _run(args: argparse.Namespace, client: ApiClient) -> None:
         risk = await client.get_risk_status()
         state = "running" if engine.running else "paused (" + "; ".join(engine.paused_reasons) + ")"
         print(f"engine      {engine.symbol}: {state}")
-        print(f"price       last {_d(engine.last_price)}  centre {_d(engine.centre_price)}  "
-              f"interval {_d(engine.interval)}")
-        print(f"breaker     {'OPEN' if breaker.is_open else 'closed'}"
-              + (f" ({breaker.reason}: {breaker.detail}, by {breaker.actor})" if breaker.is_open else ""))
+        print(
+            f"price       last {_d(engine.last_price)}  centre {_d(engine.centre_price)}  "
+            f"interval {_d(engine.interval)}"
+        )
+        print(
+            f"breaker     {'OPEN' if breaker.is_open else 'closed'}"
+            + (f" ({breaker.reason}: {breaker.detail}, by {breaker.actor})" if breaker.is_open else "")
+        )
         print(f"risk        {'TRIGGERED' if risk.triggered else 'normal'} ({risk.strategy})")
         for s in risk.symbols:
             print(f"  {s.symbol:<14} {s.state:<8} volatility {_d(s.volatility)}  {s.reason}")
     elif command == "slots":
         snap = await client.get_slots(args.symbol)
-        print(f"{snap.symbol} version {snap.version}  centre {_d(snap.centre_price)}  last {_d(snap.last_price)}")
-        print(f"{'price':>14} {'slot':<8} {'position':<8} {'qty':>12} {'order':<5} {'order price':>14} {'filled':>10}")
-        for s in snap.slots:
-            side = s.order_side.value if s.order_side else "-"
-            print(f"{s.price!s:>14} {s.slot_status.value:<8} {s.position_status.value:<8} {s.position_qty!s:>12} "
-                  f"{side:<5} {_d(s.order_price):>14} {s.filled_qty!s:>10}")
+        print(
+            f"{snap.symbol} version {snap.version}  centre {_d(snap.centre_price)}  "
+            f"last {_d(snap.last_price)}"
+        )
+        print(
+            f"{'price':>14} {'slot':<8} {'position':<8} {'qty':>12} "
+            f"{'order':<5} {'order price':>14} {'filled':>10}"
+        )
+        for slot in snap.slots:
+            side = slot.order_side.value if slot.order_side else "-"
+            print(
+                f"{slot.price!s:>14} {slot.slot_status.value:<8} {slot.position_status.value:<8} "
+                f"{slot.position_qty!s:>12} "
+                f"{side:<5} {_d(slot.order_price):>14} {slot.filled_qty!s:>10}"
+            )
     elif command == "positions":
         positions = await client.get_positions(args.symbol)
         if not positions:
             print("no positions")
         for p in positions:
-            print(f"{p.symbol:<14} size {p.size}  entry {p.entry_price}  upnl {p.unrealized_pnl}  "
-                  f"mark {_d(p.mark_price)}")
+            print(
+                f"{p.symbol:<14} size {p.size}  entry {p.entry_price}  upnl {p.unrealized_pnl}  "
+                f"mark {_d(p.mark_price)}"
+            )
     elif command == "trip":
         change = await client.trip_breaker(" ".join(args.reason))
         print("circuit breaker tripped" if change.changed else "circuit breaker was already open")
@@ -97,7 +116,9 @@ async def _run(args: argparse.Namespace, client: ApiClient) -> None:
         print("circuit breaker reset" if change.changed else "circuit breaker was already closed")
     elif command == "reconcile":
         ticket = await client.trigger_reconciliation(args.symbol)
-        print(f"reconciliation {'accepted' if ticket.accepted else 'refused'} {ticket.run_id}: {ticket.message}")
+        print(
+            f"reconciliation {'accepted' if ticket.accepted else 'refused'} {ticket.run_id}: {ticket.message}"
+        )
 
 
 def main(args: argparse.Namespace, settings: Any) -> int:

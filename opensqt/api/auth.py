@@ -15,7 +15,7 @@ import secrets
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from loguru import logger
@@ -34,7 +34,7 @@ _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MAX_PRESENTED = 256
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     READ_ONLY = "read_only"
     CONTROL = "control"
 
@@ -96,7 +96,9 @@ def parse_keys(text: str, source: str) -> tuple[KeyEntry, ...]:
         except ValueError:
             raise ValueError(f"{where}: role: expected read_only or control") from None
         if not _DIGEST_RE.match(digest):
-            raise ValueError(f"{where}: digest: expected sha256: and 64 lowercase hex digits (the hashed key)")
+            raise ValueError(
+                f"{where}: digest: expected sha256: and 64 lowercase hex digits (the hashed key)"
+            )
         seen.add(key_id)
         entries.append(KeyEntry(key_id, role_value, bytes.fromhex(digest.removeprefix("sha256:"))))
     return tuple(entries)
@@ -146,7 +148,9 @@ def load_keys(keys_file: Path | None, data_dir: Path, env: Mapping[str, str] | N
     if from_env:
         return KeySetup(KeyRing(parse_keys(from_env, KEYS_ENV)), KEYS_ENV, ())
     if keys_file is not None:
-        return KeySetup(KeyRing(parse_keys(_read_text(keys_file, "api_keys_file"), str(keys_file))), str(keys_file), ())
+        return KeySetup(
+            KeyRing(parse_keys(_read_text(keys_file, "api_keys_file"), str(keys_file))), str(keys_file), ()
+        )
     directory = api_dir(data_dir)
     default = directory / KEYS_FILE
     created: tuple[Path, ...] = ()
@@ -154,7 +158,9 @@ def load_keys(keys_file: Path | None, data_dir: Path, env: Mapping[str, str] | N
         created = create_default_keys(directory)
     else:
         _warn_if_open(default)
-    return KeySetup(KeyRing(parse_keys(_read_text(default, "api keys file"), str(default))), str(default), created)
+    return KeySetup(
+        KeyRing(parse_keys(_read_text(default, "api keys file"), str(default))), str(default), created
+    )
 
 
 def create_default_keys(directory: Path) -> tuple[Path, ...]:
@@ -165,14 +171,16 @@ def create_default_keys(directory: Path) -> tuple[Path, ...]:
     write_private(control_path, (control + "\n").encode())
     write_private(read_path, (read_only + "\n").encode())
     lines = [
-        "# OpenSQT API keys: <key_id> <read_only|control> sha256:<hex of the key>. Raw keys are not kept here.",
+        "# OpenSQT API keys: <key_id> <read_only|control> sha256:<hex of the key>. No raw keys here.",
         key_line("local-control", Role.CONTROL, control),
         key_line("local-read", Role.READ_ONLY, read_only),
     ]
     write_private(directory / KEYS_FILE, ("\n".join(lines) + "\n").encode())
     logger.info(
         "API keys created (mode 0600): control key in {}, read-only key in {}; hashes in {}",
-        control_path, read_path, directory / KEYS_FILE,
+        control_path,
+        read_path,
+        directory / KEYS_FILE,
     )
     return control_path, read_path
 

@@ -17,8 +17,15 @@ from opensqt.api import convert, ports
 from opensqt.api.auth import HEADER, default_client_key, read_client_key
 from opensqt.api.server import DEFAULT_LISTEN
 from opensqt.api.tls import CERT_FILE
-from opensqt.api.v1 import common_pb2, grid_pb2, grid_pb2_grpc, position_pb2, position_pb2_grpc
-from opensqt.api.v1 import risk_pb2, risk_pb2_grpc
+from opensqt.api.v1 import (
+    common_pb2,
+    grid_pb2,
+    grid_pb2_grpc,
+    position_pb2,
+    position_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+)
 from opensqt.model import Fill, Order, Position
 from opensqt.runtime.limits import backoff_delays
 
@@ -44,7 +51,7 @@ _CHANNEL_OPTIONS = [
 
 
 class ApiError(Exception):
-    """A call failed: `code` is the gRPC status name (e.g. 'PERMISSION_DENIED'), `details` the server's text."""
+    """A call failed: `code` is the gRPC status name ('PERMISSION_DENIED'), `details` the server's text."""
 
     def __init__(self, code: str, details: str) -> None:
         super().__init__(f"{code}: {details}")
@@ -77,9 +84,9 @@ class ApiClient:
         self._backoff = backoff or backoff_delays(base=0.1, cap=5.0)
         self._sleep = sleep
         self._channel = aio.secure_channel(target, grpc.ssl_channel_credentials(root_cert), _CHANNEL_OPTIONS)
-        self._grid = grid_pb2_grpc.GridServiceStub(self._channel)
-        self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)
-        self._pos = position_pb2_grpc.PositionServiceStub(self._channel)
+        self._grid = grid_pb2_grpc.GridServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._risk = risk_pb2_grpc.RiskServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._pos = position_pb2_grpc.PositionServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.reconnects = 0
 
     @classmethod
@@ -129,9 +136,10 @@ class ApiClient:
 
     def subscribe_slots(self, symbol: str | None = None) -> AsyncIterator[ports.SlotUpdate]:
         request = grid_pb2.SubscribeSlotsRequest(symbol=symbol or "")
-        return self._subscribe(lambda: self._grid.SubscribeSlots(request, metadata=self._metadata,
-                                                                  wait_for_ready=True),
-                               convert.slot_update_from_pb)
+        return self._subscribe(
+            lambda: self._grid.SubscribeSlots(request, metadata=self._metadata, wait_for_ready=True),
+            convert.slot_update_from_pb,
+        )
 
     # --- risk -------------------------------------------------------------------------------------------
 
@@ -148,7 +156,9 @@ class ApiClient:
         return convert.breaker_from_pb(reply)
 
     async def trip_breaker(self, reason: str) -> ports.BreakerChange:
-        reply = await self._call(self._risk.TripCircuitBreaker, risk_pb2.TripCircuitBreakerRequest(reason=reason))
+        reply = await self._call(
+            self._risk.TripCircuitBreaker, risk_pb2.TripCircuitBreakerRequest(reason=reason)
+        )
         return ports.BreakerChange(changed=reply.changed, status=convert.breaker_from_pb(reply.status))
 
     async def reset_breaker(self, reason: str = "") -> ports.BreakerChange:
@@ -164,27 +174,36 @@ class ApiClient:
         return ports.ReconciliationTicket(accepted=reply.accepted, run_id=reply.run_id, message=reply.message)
 
     async def get_reconciliation_status(self) -> ports.ReconciliationStatus:
-        reply = await self._call(self._risk.GetReconciliationStatus, risk_pb2.GetReconciliationStatusRequest())
+        reply = await self._call(
+            self._risk.GetReconciliationStatus, risk_pb2.GetReconciliationStatusRequest()
+        )
         return convert.reconciliation_from_pb(reply)
 
     def subscribe_risk_alerts(self) -> AsyncIterator[ports.RiskAlert]:
         request = risk_pb2.SubscribeRiskAlertsRequest()
-        return self._subscribe(lambda: self._risk.SubscribeRiskAlerts(request, metadata=self._metadata,
-                                                                       wait_for_ready=True),
-                               convert.alert_from_pb)
+        return self._subscribe(
+            lambda: self._risk.SubscribeRiskAlerts(request, metadata=self._metadata, wait_for_ready=True),
+            convert.alert_from_pb,
+        )
 
     # --- positions --------------------------------------------------------------------------------------
 
     async def get_positions(self, symbol: str | None = None) -> tuple[Position, ...]:
-        reply = await self._call(self._pos.GetPositions, position_pb2.GetPositionsRequest(symbol=symbol or ""))
+        reply = await self._call(
+            self._pos.GetPositions, position_pb2.GetPositionsRequest(symbol=symbol or "")
+        )
         return tuple(convert.position_from_pb(x, f"positions[{i}]") for i, x in enumerate(reply.positions))
 
     async def get_open_orders(self, symbol: str | None = None) -> tuple[Order, ...]:
-        reply = await self._call(self._pos.GetOpenOrders, position_pb2.GetOpenOrdersRequest(symbol=symbol or ""))
+        reply = await self._call(
+            self._pos.GetOpenOrders, position_pb2.GetOpenOrdersRequest(symbol=symbol or "")
+        )
         return tuple(convert.order_from_pb(x, f"orders[{i}]") for i, x in enumerate(reply.orders))
 
     async def get_order_history(self, query: ports.PageQuery = ports.PageQuery()) -> ports.Page[Order]:
-        reply = await self._call(self._pos.GetOrderHistory, position_pb2.GetOrderHistoryRequest(page=_page(query)))
+        reply = await self._call(
+            self._pos.GetOrderHistory, position_pb2.GetOrderHistoryRequest(page=_page(query))
+        )
         orders = tuple(convert.order_from_pb(x, f"orders[{i}]") for i, x in enumerate(reply.orders))
         return ports.Page(items=orders, next_page_token=reply.next_page_token)
 
@@ -194,7 +213,11 @@ class ApiClient:
         return ports.Page(items=fills, next_page_token=reply.next_page_token)
 
     async def get_pnl_history(
-        self, symbol: str | None = None, since_ms: int | None = None, until_ms: int | None = None, limit: int = 0
+        self,
+        symbol: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 0,
     ) -> tuple[ports.PnlPoint, ...]:
         request = position_pb2.GetPnlHistoryRequest(
             symbol=symbol or "", since_ms=since_ms, until_ms=until_ms, limit=limit
@@ -204,14 +227,17 @@ class ApiClient:
 
     def subscribe_positions(self, symbol: str | None = None) -> AsyncIterator[ports.PositionUpdate]:
         request = position_pb2.SubscribePositionsRequest(symbol=symbol or "")
-        return self._subscribe(lambda: self._pos.SubscribePositions(request, metadata=self._metadata,
-                                                                     wait_for_ready=True),
-                               convert.position_update_from_pb)
+        return self._subscribe(
+            lambda: self._pos.SubscribePositions(request, metadata=self._metadata, wait_for_ready=True),
+            convert.position_update_from_pb,
+        )
 
     # --- reconnecting subscriptions ---------------------------------------------------------------------
 
-    async def _subscribe(self, open_call: Callable[[], Any], convert_one: Callable[[Any], T]) -> AsyncIterator[T]:
-        """Yield messages; when the stream breaks or ends (server restart), wait a backoff and subscribe again.
+    async def _subscribe(
+        self, open_call: Callable[[], Any], convert_one: Callable[[Any], T]
+    ) -> AsyncIterator[T]:
+        """Yield messages; when the stream breaks or ends (server restart), back off and subscribe again.
         The server starts every subscription with a snapshot, so the reader resumes from a complete view."""
         attempt = 0
         while True:
@@ -230,12 +256,17 @@ class ApiClient:
             delay = self._backoff(attempt)
             attempt += 1
             self.reconnects += 1
-            logger.info("api subscription to {} lost ({}); resubscribing in {:.2f} s", self.target, reason, delay)
+            logger.info(
+                "api subscription to {} lost ({}); resubscribing in {:.2f} s", self.target, reason, delay
+            )
             await self._sleep(delay)
 
 
 def _page(query: ports.PageQuery) -> common_pb2.PageRequest:
     return common_pb2.PageRequest(
-        symbol=query.symbol or "", page_size=query.page_size, page_token=query.page_token,
-        since_ms=query.since_ms, until_ms=query.until_ms,
+        symbol=query.symbol or "",
+        page_size=query.page_size,
+        page_token=query.page_token,
+        since_ms=query.since_ms,
+        until_ms=query.until_ms,
     )

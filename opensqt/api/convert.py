@@ -50,7 +50,10 @@ _SLOT_STATUS = {
     SlotStatus.PENDING: g.SLOT_STATUS_PENDING,
     SlotStatus.LOCKED: g.SLOT_STATUS_LOCKED,
 }
-_POSITION_STATUS = {PositionStatus.EMPTY: g.POSITION_STATUS_EMPTY, PositionStatus.FILLED: g.POSITION_STATUS_FILLED}
+_POSITION_STATUS = {
+    PositionStatus.EMPTY: g.POSITION_STATUS_EMPTY,
+    PositionStatus.FILLED: g.POSITION_STATUS_FILLED,
+}
 
 
 def _rev(table: dict[object, int]) -> dict[int, object]:
@@ -108,7 +111,9 @@ def slot_to_pb(slot: Slot) -> g.Slot:
         order_side=_SIDE[slot.order_side] if slot.order_side is not None else c.SIDE_UNSPECIFIED,
         order_price=dec(slot.order_price),
         order_qty=str(slot.order_qty),
-        order_status=_ORDER_STATUS[slot.order_status] if slot.order_status is not None else 0,
+        order_status=(
+            _ORDER_STATUS[slot.order_status] if slot.order_status is not None else c.ORDER_STATUS_UNSPECIFIED
+        ),
         filled_qty=str(slot.filled_qty),
         post_only_failures=slot.post_only_failures,
         attempt=slot.attempt,
@@ -168,30 +173,47 @@ def position_to_pb(position: Position) -> c.Position:
 
 def slot_snapshot_to_pb(snap: ports.SlotSnapshot) -> g.SlotSnapshot:
     return g.SlotSnapshot(
-        symbol=snap.symbol, version=snap.version, epoch=snap.epoch, centre_price=dec(snap.centre_price),
-        last_price=dec(snap.last_price), slots=[slot_to_pb(s) for s in snap.slots], ts_ms=snap.ts_ms,
+        symbol=snap.symbol,
+        version=snap.version,
+        epoch=snap.epoch,
+        centre_price=dec(snap.centre_price),
+        last_price=dec(snap.last_price),
+        slots=[slot_to_pb(s) for s in snap.slots],
+        ts_ms=snap.ts_ms,
     )
 
 
 def slot_update_to_pb(update: ports.SlotUpdate) -> g.SlotUpdate:
     return g.SlotUpdate(
-        symbol=update.symbol, version=update.version, epoch=update.epoch, snapshot=update.snapshot,
-        slots=[slot_to_pb(s) for s in update.slots], removed_prices=[str(x) for x in update.removed_prices],
-        centre_price=dec(update.centre_price), last_price=dec(update.last_price), ts_ms=update.ts_ms,
+        symbol=update.symbol,
+        version=update.version,
+        epoch=update.epoch,
+        snapshot=update.snapshot,
+        slots=[slot_to_pb(s) for s in update.slots],
+        removed_prices=[str(x) for x in update.removed_prices],
+        centre_price=dec(update.centre_price),
+        last_price=dec(update.last_price),
+        ts_ms=update.ts_ms,
     )
 
 
 def engine_status_to_pb(status: ports.EngineStatus) -> g.EngineStatus:
     return g.EngineStatus(
-        running=status.running, paused_reasons=list(status.paused_reasons), symbol=status.symbol,
-        last_price=dec(status.last_price), centre_price=dec(status.centre_price), interval=dec(status.interval),
+        running=status.running,
+        paused_reasons=list(status.paused_reasons),
+        symbol=status.symbol,
+        last_price=dec(status.last_price),
+        centre_price=dec(status.centre_price),
+        interval=dec(status.interval),
         ts_ms=status.ts_ms,
     )
 
 
 def risk_status_to_pb(status: ports.RiskStatus) -> r.RiskStatus:
     return r.RiskStatus(
-        triggered=status.triggered, since_ms=status.since_ms, strategy=status.strategy,
+        triggered=status.triggered,
+        since_ms=status.since_ms,
+        strategy=status.strategy,
         symbols=[
             r.SymbolRisk(symbol=s.symbol, state=s.state, reason=s.reason, volatility=dec(s.volatility))
             for s in status.symbols
@@ -201,12 +223,16 @@ def risk_status_to_pb(status: ports.RiskStatus) -> r.RiskStatus:
 
 def risk_metrics_to_pb(metrics: ports.RiskMetrics) -> r.RiskMetrics:
     return r.RiskMetrics(
-        total_exposure=str(metrics.total_exposure), equity=dec(metrics.equity),
-        peak_equity=dec(metrics.peak_equity), drawdown=dec(metrics.drawdown),
+        total_exposure=str(metrics.total_exposure),
+        equity=dec(metrics.equity),
+        peak_equity=dec(metrics.peak_equity),
+        drawdown=dec(metrics.drawdown),
         limits=[
             r.PositionLimit(
-                symbol=x.symbol, position_size=str(x.position_size),
-                position_notional=str(x.position_notional), max_notional=dec(x.max_notional),
+                symbol=x.symbol,
+                position_size=str(x.position_size),
+                position_notional=str(x.position_notional),
+                max_notional=dec(x.max_notional),
             )
             for x in metrics.limits
         ],
@@ -216,18 +242,27 @@ def risk_metrics_to_pb(metrics: ports.RiskMetrics) -> r.RiskMetrics:
 
 def breaker_to_pb(status: ports.BreakerStatus) -> r.CircuitBreakerStatus:
     return r.CircuitBreakerStatus(
-        open=status.is_open, reason=status.reason, detail=status.detail, actor=status.actor,
+        open=status.is_open,
+        reason=status.reason,
+        detail=status.detail,
+        actor=status.actor,
         since_ms=status.since_ms,
     )
 
 
 def reconciliation_to_pb(status: ports.ReconciliationStatus) -> r.ReconciliationStatus:
     return r.ReconciliationStatus(
-        state=status.state, run_id=status.run_id, started_ms=status.started_ms, finished_ms=status.finished_ms,
-        in_sync=status.in_sync, message=status.message,
+        state=status.state,
+        run_id=status.run_id,
+        started_ms=status.started_ms,
+        finished_ms=status.finished_ms,
+        in_sync=status.in_sync,
+        message=status.message,
         divergences=[
             r.Divergence(
-                symbol=d.symbol, local_size=str(d.local_size), venue_size=str(d.venue_size),
+                symbol=d.symbol,
+                local_size=str(d.local_size),
+                venue_size=str(d.venue_size),
                 divergence=str(d.divergence),
             )
             for d in status.divergences
@@ -237,14 +272,21 @@ def reconciliation_to_pb(status: ports.ReconciliationStatus) -> r.Reconciliation
 
 def alert_to_pb(alert: ports.RiskAlert) -> r.RiskAlert:
     return r.RiskAlert(
-        sequence=alert.sequence, kind=alert.kind, symbol=alert.symbol, message=alert.message, ts_ms=alert.ts_ms
+        sequence=alert.sequence,
+        kind=alert.kind,
+        symbol=alert.symbol,
+        message=alert.message,
+        ts_ms=alert.ts_ms,
     )
 
 
 def position_update_to_pb(update: ports.PositionUpdate) -> p.PositionUpdate:
     return p.PositionUpdate(
-        version=update.version, epoch=update.epoch, snapshot=update.snapshot,
-        positions=[position_to_pb(x) for x in update.positions], ts_ms=update.ts_ms,
+        version=update.version,
+        epoch=update.epoch,
+        snapshot=update.snapshot,
+        positions=[position_to_pb(x) for x in update.positions],
+        ts_ms=update.ts_ms,
     )
 
 
@@ -334,35 +376,51 @@ def _opt_int(m: object, name: str) -> int | None:
 
 def slot_snapshot_from_pb(m: g.SlotSnapshot) -> ports.SlotSnapshot:
     return ports.SlotSnapshot(
-        symbol=m.symbol, version=m.version, epoch=m.epoch,
-        centre_price=opt_dec(m.centre_price, "centre_price"), last_price=opt_dec(m.last_price, "last_price"),
-        slots=tuple(slot_from_pb(s, f"slots[{i}]") for i, s in enumerate(m.slots)), ts_ms=m.ts_ms,
+        symbol=m.symbol,
+        version=m.version,
+        epoch=m.epoch,
+        centre_price=opt_dec(m.centre_price, "centre_price"),
+        last_price=opt_dec(m.last_price, "last_price"),
+        slots=tuple(slot_from_pb(s, f"slots[{i}]") for i, s in enumerate(m.slots)),
+        ts_ms=m.ts_ms,
     )
 
 
 def slot_update_from_pb(m: g.SlotUpdate) -> ports.SlotUpdate:
     return ports.SlotUpdate(
-        symbol=m.symbol, version=m.version, epoch=m.epoch, snapshot=m.snapshot,
+        symbol=m.symbol,
+        version=m.version,
+        epoch=m.epoch,
+        snapshot=m.snapshot,
         slots=tuple(slot_from_pb(s, f"slots[{i}]") for i, s in enumerate(m.slots)),
         removed_prices=tuple(req_dec(x, f"removed_prices[{i}]") for i, x in enumerate(m.removed_prices)),
-        centre_price=opt_dec(m.centre_price, "centre_price"), last_price=opt_dec(m.last_price, "last_price"),
+        centre_price=opt_dec(m.centre_price, "centre_price"),
+        last_price=opt_dec(m.last_price, "last_price"),
         ts_ms=m.ts_ms,
     )
 
 
 def engine_status_from_pb(m: g.EngineStatus) -> ports.EngineStatus:
     return ports.EngineStatus(
-        running=m.running, paused_reasons=tuple(m.paused_reasons), symbol=m.symbol,
-        last_price=opt_dec(m.last_price, "last_price"), centre_price=opt_dec(m.centre_price, "centre_price"),
-        interval=opt_dec(m.interval, "interval"), ts_ms=m.ts_ms,
+        running=m.running,
+        paused_reasons=tuple(m.paused_reasons),
+        symbol=m.symbol,
+        last_price=opt_dec(m.last_price, "last_price"),
+        centre_price=opt_dec(m.centre_price, "centre_price"),
+        interval=opt_dec(m.interval, "interval"),
+        ts_ms=m.ts_ms,
     )
 
 
 def risk_status_from_pb(m: r.RiskStatus) -> ports.RiskStatus:
     return ports.RiskStatus(
-        triggered=m.triggered, since_ms=_opt_int(m, "since_ms"), strategy=m.strategy,
+        triggered=m.triggered,
+        since_ms=_opt_int(m, "since_ms"),
+        strategy=m.strategy,
         symbols=tuple(
-            ports.SymbolRiskStatus(s.symbol, s.state, s.reason, opt_dec(s.volatility, f"symbols[{i}].volatility"))
+            ports.SymbolRiskStatus(
+                s.symbol, s.state, s.reason, opt_dec(s.volatility, f"symbols[{i}].volatility")
+            )
             for i, s in enumerate(m.symbols)
         ),
     )
@@ -370,8 +428,10 @@ def risk_status_from_pb(m: r.RiskStatus) -> ports.RiskStatus:
 
 def risk_metrics_from_pb(m: r.RiskMetrics) -> ports.RiskMetrics:
     return ports.RiskMetrics(
-        total_exposure=req_dec(m.total_exposure, "total_exposure"), equity=opt_dec(m.equity, "equity"),
-        peak_equity=opt_dec(m.peak_equity, "peak_equity"), drawdown=opt_dec(m.drawdown, "drawdown"),
+        total_exposure=req_dec(m.total_exposure, "total_exposure"),
+        equity=opt_dec(m.equity, "equity"),
+        peak_equity=opt_dec(m.peak_equity, "peak_equity"),
+        drawdown=opt_dec(m.drawdown, "drawdown"),
         limits=tuple(
             ports.PositionLimit(
                 symbol=x.symbol,
@@ -393,8 +453,12 @@ def breaker_from_pb(m: r.CircuitBreakerStatus) -> ports.BreakerStatus:
 
 def reconciliation_from_pb(m: r.ReconciliationStatus) -> ports.ReconciliationStatus:
     return ports.ReconciliationStatus(
-        state=m.state, run_id=m.run_id, started_ms=_opt_int(m, "started_ms"),
-        finished_ms=_opt_int(m, "finished_ms"), in_sync=m.in_sync, message=m.message,
+        state=m.state,
+        run_id=m.run_id,
+        started_ms=_opt_int(m, "started_ms"),
+        finished_ms=_opt_int(m, "finished_ms"),
+        in_sync=m.in_sync,
+        message=m.message,
         divergences=tuple(
             ports.Divergence(
                 symbol=d.symbol,
@@ -408,12 +472,16 @@ def reconciliation_from_pb(m: r.ReconciliationStatus) -> ports.ReconciliationSta
 
 
 def alert_from_pb(m: r.RiskAlert) -> ports.RiskAlert:
-    return ports.RiskAlert(sequence=m.sequence, kind=m.kind, symbol=m.symbol, message=m.message, ts_ms=m.ts_ms)
+    return ports.RiskAlert(
+        sequence=m.sequence, kind=m.kind, symbol=m.symbol, message=m.message, ts_ms=m.ts_ms
+    )
 
 
 def position_update_from_pb(m: p.PositionUpdate) -> ports.PositionUpdate:
     return ports.PositionUpdate(
-        version=m.version, epoch=m.epoch, snapshot=m.snapshot,
+        version=m.version,
+        epoch=m.epoch,
+        snapshot=m.snapshot,
         positions=tuple(position_from_pb(x, f"positions[{i}]") for i, x in enumerate(m.positions)),
         ts_ms=m.ts_ms,
     )
@@ -421,6 +489,8 @@ def position_update_from_pb(m: p.PositionUpdate) -> ports.PositionUpdate:
 
 def pnl_from_pb(m: p.PnlPoint, where: str = "point") -> ports.PnlPoint:
     return ports.PnlPoint(
-        ts_ms=m.ts_ms, symbol=m.symbol, realized=req_dec(m.realized, f"{where}.realized"),
+        ts_ms=m.ts_ms,
+        symbol=m.symbol,
+        realized=req_dec(m.realized, f"{where}.realized"),
         unrealized=req_dec(m.unrealized, f"{where}.unrealized"),
     )

@@ -58,8 +58,13 @@ class FakeEngine:
         self.positions = PositionHub()
         self.alerts = AlertHub()
         self.engine_status = EngineStatus(
-            running=True, paused_reasons=(), symbol=symbols[0], last_price=None, centre_price=None,
-            interval=None, ts_ms=self.clock.now_ms(),
+            running=True,
+            paused_reasons=(),
+            symbol=symbols[0],
+            last_price=None,
+            centre_price=None,
+            interval=None,
+            ts_ms=self.clock.now_ms(),
         )
         self.risk_status = RiskStatus(triggered=False, since_ms=None, strategy="none", symbols=())
         self.risk_metrics = RiskMetrics(
@@ -67,7 +72,13 @@ class FakeEngine:
         )
         self.breaker = BreakerStatus(is_open=False, reason="", detail="", actor="", since_ms=None)
         self.reconciliation = ReconciliationStatus(
-            state="idle", run_id="", started_ms=None, finished_ms=None, in_sync=True, divergences=(), message=""
+            state="idle",
+            run_id="",
+            started_ms=None,
+            finished_ms=None,
+            in_sync=True,
+            divergences=(),
+            message="",
         )
         self.open_orders: list[Order] = []
         self.history = _History()
@@ -169,7 +180,12 @@ class FakeEngine:
         run_id = f"run-{self._runs}"
         now = self.clock.now_ms()
         self.reconciliation = ReconciliationStatus(
-            state="done", run_id=run_id, started_ms=now, finished_ms=now, in_sync=True, divergences=(),
+            state="done",
+            run_id=run_id,
+            started_ms=now,
+            finished_ms=now,
+            in_sync=True,
+            divergences=(),
             message="in sync",
         )
         return ReconciliationTicket(accepted=True, run_id=run_id, message="reconciliation started")

@@ -47,8 +47,12 @@ class Auditor:
 
     async def record(self, identity: Identity, method: str, detail: str, outcome: str) -> None:
         record = AuditRecord(
-            key_id=identity.key_id, role=identity.role.value, method=method.rsplit("/", 1)[-1],
-            detail=detail, outcome=outcome, ts_ms=self._clock.now_ms(),
+            key_id=identity.key_id,
+            role=identity.role.value,
+            method=method.rsplit("/", 1)[-1],
+            detail=detail,
+            outcome=outcome,
+            ts_ms=self._clock.now_ms(),
         )
         logger.info("api control call {} by key {}: {}", record.method, record.key_id, outcome)
         if self._sink is None:
@@ -75,14 +79,14 @@ def _rejecting(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: s
         make = grpc.unary_stream_rpc_method_handler
     else:
         make = grpc.unary_unary_rpc_method_handler
-    return make(  # type: ignore[operator]
+    return make(
         abort,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
 
 
-class Guard(aio.ServerInterceptor):
+class Guard(aio.ServerInterceptor):  # type: ignore[misc]
     """Authenticates, authorises and rate-limits every call before its handler runs."""
 
     def __init__(self, keyring: KeyRing, limiter: KeyRateLimiter, auditor: Auditor) -> None:
@@ -98,13 +102,15 @@ class Guard(aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         handler = await continuation(handler_call_details)
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        key = presented_key(handler_call_details.invocation_metadata)  # type: ignore[attr-defined]
+        key = presented_key(handler_call_details.invocation_metadata)
         if key is None:
-            return _rejecting(handler, grpc.StatusCode.UNAUTHENTICATED, f"missing API key: send it in '{HEADER}'")
+            return _rejecting(
+                handler, grpc.StatusCode.UNAUTHENTICATED, f"missing API key: send it in '{HEADER}'"
+            )
         identity = self._keyring.identify(key)
         if identity is None:
             logger.warning("api call {} refused: unknown API key", method)
@@ -112,13 +118,16 @@ class Guard(aio.ServerInterceptor):
         if method in CONTROL_METHODS and not identity.role.allows(Role.CONTROL):
             await self._auditor.record(identity, method, "needs the control role", "denied")
             return _rejecting(
-                handler, grpc.StatusCode.PERMISSION_DENIED,
+                handler,
+                grpc.StatusCode.PERMISSION_DENIED,
                 f"key {identity.key_id!r} is read-only; this call needs a control key",
             )
         if not self._limiter.allow(identity.key_id):
             return _rejecting(
-                handler, grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"rate limit exceeded for key {identity.key_id!r}: at most {self._limiter.rate_per_s:g} calls/s "
+                handler,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"rate limit exceeded for key {identity.key_id!r}: "
+                f"at most {self._limiter.rate_per_s:g} calls/s "
                 f"(burst {self._limiter.burst})",
             )
         return handler

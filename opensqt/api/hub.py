@@ -31,7 +31,7 @@ class _Subscriber(Generic[T]):
 
 
 class FanOut(Generic[T]):
-    """One bounded queue per subscriber. `broadcast` never waits: a full queue is closed and flagged overflowed,
+    """One bounded queue per subscriber. `broadcast` never waits: a full queue is closed and flagged,
     so its reader can resync. Call it from the event loop's thread."""
 
     def __init__(self, buffer: int = DEFAULT_BUFFER) -> None:
@@ -178,7 +178,7 @@ class SlotHub:
 
 
 class PositionHub:
-    """Current positions by symbol and their subscribers; the same snapshot-then-changes contract as SlotHub."""
+    """Current positions by symbol and their subscribers; the snapshot-then-changes contract of SlotHub."""
 
     def __init__(self, *, epoch: str | None = None, buffer: int = DEFAULT_BUFFER) -> None:
         self.epoch = epoch or secrets.token_hex(6)
@@ -192,9 +192,7 @@ class PositionHub:
         return self._version
 
     def positions(self, symbol: str | None = None) -> tuple[Position, ...]:
-        return tuple(
-            self._positions[s] for s in sorted(self._positions) if symbol is None or s == symbol
-        )
+        return tuple(self._positions[s] for s in sorted(self._positions) if symbol is None or s == symbol)
 
     def publish(self, changed: Iterable[Position], *, ts_ms: int) -> int:
         changed_t = tuple(changed)
@@ -203,7 +201,9 @@ class PositionHub:
         self._version += 1
         self._ts_ms = ts_ms
         self._fan.broadcast(
-            PositionUpdate(version=self._version, epoch=self.epoch, snapshot=False, positions=changed_t, ts_ms=ts_ms)
+            PositionUpdate(
+                version=self._version, epoch=self.epoch, snapshot=False, positions=changed_t, ts_ms=ts_ms
+            )
         )
         return self._version
 
@@ -261,7 +261,9 @@ class AlertHub:
                         sequence=self._sequence,
                         kind="alerts_dropped",
                         symbol="",
-                        message=f"subscriber fell behind; alerts {last_seen + 1}..{self._sequence} were dropped",
+                        message=(
+                            f"subscriber fell behind; alerts {last_seen + 1}..{self._sequence} were dropped"
+                        ),
                         ts_ms=0,
                     )
                 async for alert in sub.receive:

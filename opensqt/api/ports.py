@@ -22,7 +22,7 @@ MAX_PNL_LIMIT = 10_000
 
 
 class PortError(Exception):
-    """Base of the errors a port raises on purpose; their text is shown to the caller, so keep it secret-free."""
+    """Base of the errors a port raises on purpose; callers see their text, so keep it secret-free."""
 
 
 class NotFound(PortError):
@@ -90,7 +90,7 @@ class GridPort(Protocol):
         ...
 
     def subscribe_slots(self, symbol: str | None) -> AsyncIterator[SlotUpdate]:
-        """A snapshot first, then every change in version order; a snapshot again if the reader fell behind."""
+        """A snapshot, then every change in version order; a snapshot again if the reader fell behind."""
         ...
 
 

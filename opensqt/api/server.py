@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from loguru import logger
 
 from opensqt.api.auth import KeySetup, load_keys
-from opensqt.api.guard import AuditSink, Auditor, Guard
+from opensqt.api.guard import Auditor, AuditSink, Guard
 from opensqt.api.ports import GridPort, PositionPort, RiskPort
 from opensqt.api.ratelimit import KeyRateLimiter
 from opensqt.api.services import GridServicer, PositionServicer, RiskServicer
@@ -105,12 +105,15 @@ class ApiServer:
         host, port = split_listen(s.listen)
         self.tls = load_or_create(s.tls_cert_file, s.tls_key_file, s.data_dir)
         if self.tls.created:
-            logger.info("API TLS certificate created: {} (SHA-256 fingerprint {})", self.tls.cert_path,
-                        self.tls.fingerprint)
+            logger.info(
+                "API TLS certificate created: {} (SHA-256 fingerprint {})",
+                self.tls.cert_path,
+                self.tls.fingerprint,
+            )
         self.keys = load_keys(s.api_keys_file, s.data_dir, self._env)
-        limiter = KeyRateLimiter(s.rate_limit_per_key, s.rate_burst, **(
-            {"clock": self._rate_clock} if self._rate_clock else {}
-        ))
+        limiter = KeyRateLimiter(
+            s.rate_limit_per_key, s.rate_burst, **({"clock": self._rate_clock} if self._rate_clock else {})
+        )
         auditor = Auditor(self._audit, self._clock)
         guard = Guard(self.keys.keyring, limiter, auditor)
         server = aio.server(
@@ -118,16 +121,17 @@ class ApiServer:
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
         )
         grid, risk, positions = self._ports
-        grid_pb2_grpc.add_GridServiceServicer_to_server(GridServicer(grid), server)
-        risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(risk, guard, auditor), server)
-        position_pb2_grpc.add_PositionServiceServicer_to_server(PositionServicer(positions), server)
+        grid_pb2_grpc.add_GridServiceServicer_to_server(GridServicer(grid), server)  # type: ignore[no-untyped-call]
+        risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(risk, guard, auditor), server)  # type: ignore[no-untyped-call]
+        position_pb2_grpc.add_PositionServiceServicer_to_server(PositionServicer(positions), server)  # type: ignore[no-untyped-call]
         names = SERVICE_NAMES + (self._extra(server) if self._extra else ())
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         credentials = grpc.ssl_server_credentials([(self.tls.key_pem, self.tls.cert_pem)])
-        self.port = server.add_secure_port(f"{host}:{port}" if ":" not in host else f"[{host}]:{port}",
-                                           credentials)
+        self.port = server.add_secure_port(
+            f"{host}:{port}" if ":" not in host else f"[{host}]:{port}", credentials
+        )
         if not self.port:
             raise OSError(f"api listen: cannot bind {s.listen}")
         await server.start()
@@ -140,8 +144,13 @@ class ApiServer:
             )
         for name in ("", *names):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        logger.info("API listening on {} (TLS 1.3, certificate SHA-256 {}; {} API keys from {})", self.target,
-                    self.tls.fingerprint, len(self.keys.keyring), self.keys.source)
+        logger.info(
+            "API listening on {} (TLS 1.3, certificate SHA-256 {}; {} API keys from {})",
+            self.target,
+            self.tls.fingerprint,
+            len(self.keys.keyring),
+            self.keys.source,
+        )
 
     async def stop(self, grace: float | None = 1.0) -> None:
         server, self._server = self._server, None

@@ -7,7 +7,7 @@ import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from grpc import aio
@@ -30,10 +30,17 @@ from opensqt.api.ports import (
     SlotUpdate,
     Unavailable,
 )
-from opensqt.api.v1 import common_pb2, grid_pb2, grid_pb2_grpc, position_pb2, position_pb2_grpc
-from opensqt.api.v1 import risk_pb2, risk_pb2_grpc
+from opensqt.api.v1 import (
+    common_pb2,
+    grid_pb2,
+    grid_pb2_grpc,
+    position_pb2,
+    position_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+)
 
-Ctx = aio.ServicerContext[Any, Any]
+Ctx: TypeAlias = aio.ServicerContext[Any, Any]
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9_./:-]{1,40}$")
 MAX_REASON = 500
@@ -123,20 +130,25 @@ def _time_range(since: int | None, until: int | None, prefix: str) -> None:
 
 
 def _opt(message: Any, name: str) -> int | None:
-    return getattr(message, name) if message.HasField(name) else None  # type: ignore[no-any-return]
+    return getattr(message, name) if message.HasField(name) else None
 
 
 def page_arg(page: common_pb2.PageRequest) -> PageQuery:
     size = page.page_size
     if not 0 <= size <= MAX_PAGE_SIZE:
-        raise InvalidArgument(f"page.page_size: expected 0..{MAX_PAGE_SIZE} (0 = {DEFAULT_PAGE_SIZE}), got {size}")
+        raise InvalidArgument(
+            f"page.page_size: expected 0..{MAX_PAGE_SIZE} (0 = {DEFAULT_PAGE_SIZE}), got {size}"
+        )
     if len(page.page_token) > MAX_TOKEN:
         raise InvalidArgument("page.page_token: expected the token of a previous page")
     since, until = _opt(page, "since_ms"), _opt(page, "until_ms")
     _time_range(since, until, "page.")
     return PageQuery(
-        symbol=symbol_arg(page.symbol, "page.symbol"), page_size=size or DEFAULT_PAGE_SIZE,
-        page_token=page.page_token, since_ms=since, until_ms=until,
+        symbol=symbol_arg(page.symbol, "page.symbol"),
+        page_size=size or DEFAULT_PAGE_SIZE,
+        page_token=page.page_token,
+        since_ms=since,
+        until_ms=until,
     )
 
 
@@ -154,10 +166,12 @@ class GridServicer(grid_pb2_grpc.GridServiceServicer):
         return convert.slot_snapshot_to_pb(await self._port.get_slots(symbol_arg(request.symbol)))
 
     @unary
-    async def GetEngineStatus(self, request: grid_pb2.GetEngineStatusRequest, context: Ctx) -> grid_pb2.EngineStatus:
+    async def GetEngineStatus(
+        self, request: grid_pb2.GetEngineStatusRequest, context: Ctx
+    ) -> grid_pb2.EngineStatus:
         return convert.engine_status_to_pb(await self._port.get_engine_status())
 
-    async def SubscribeSlots(self, request: grid_pb2.SubscribeSlotsRequest, context: Ctx) -> None:  # type: ignore[override]
+    async def SubscribeSlots(self, request: grid_pb2.SubscribeSlotsRequest, context: Ctx) -> None:
         try:
             symbol = symbol_arg(request.symbol)
         except InvalidArgument as exc:
@@ -182,11 +196,15 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         self._auditor = auditor
 
     @unary
-    async def GetRiskStatus(self, request: risk_pb2.GetRiskStatusRequest, context: Ctx) -> risk_pb2.RiskStatus:
+    async def GetRiskStatus(
+        self, request: risk_pb2.GetRiskStatusRequest, context: Ctx
+    ) -> risk_pb2.RiskStatus:
         return convert.risk_status_to_pb(await self._port.get_risk_status())
 
     @unary
-    async def GetRiskMetrics(self, request: risk_pb2.GetRiskMetricsRequest, context: Ctx) -> risk_pb2.RiskMetrics:
+    async def GetRiskMetrics(
+        self, request: risk_pb2.GetRiskMetricsRequest, context: Ctx
+    ) -> risk_pb2.RiskMetrics:
         return convert.risk_metrics_to_pb(await self._port.get_risk_metrics())
 
     @unary
@@ -203,7 +221,9 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         change = await self._control(
             context, "TripCircuitBreaker", reason, lambda actor: self._port.trip_breaker(reason, actor)
         )
-        return risk_pb2.CircuitBreakerChange(changed=change.changed, status=convert.breaker_to_pb(change.status))
+        return risk_pb2.CircuitBreakerChange(
+            changed=change.changed, status=convert.breaker_to_pb(change.status)
+        )
 
     @unary
     async def ResetCircuitBreaker(
@@ -213,7 +233,9 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
         change = await self._control(
             context, "ResetCircuitBreaker", reason, lambda actor: self._port.reset_breaker(reason, actor)
         )
-        return risk_pb2.CircuitBreakerChange(changed=change.changed, status=convert.breaker_to_pb(change.status))
+        return risk_pb2.CircuitBreakerChange(
+            changed=change.changed, status=convert.breaker_to_pb(change.status)
+        )
 
     @unary
     async def TriggerReconciliation(
@@ -221,10 +243,14 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     ) -> risk_pb2.ReconciliationTicket:
         symbol = symbol_arg(request.symbol)
         ticket = await self._control(
-            context, "TriggerReconciliation", symbol or "all symbols",
+            context,
+            "TriggerReconciliation",
+            symbol or "all symbols",
             lambda actor: self._port.trigger_reconciliation(symbol, actor),
         )
-        return risk_pb2.ReconciliationTicket(accepted=ticket.accepted, run_id=ticket.run_id, message=ticket.message)
+        return risk_pb2.ReconciliationTicket(
+            accepted=ticket.accepted, run_id=ticket.run_id, message=ticket.message
+        )
 
     @unary
     async def GetReconciliationStatus(
@@ -232,10 +258,12 @@ class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
     ) -> risk_pb2.ReconciliationStatus:
         return convert.reconciliation_to_pb(await self._port.get_reconciliation_status())
 
-    async def SubscribeRiskAlerts(self, request: risk_pb2.SubscribeRiskAlertsRequest, context: Ctx) -> None:  # type: ignore[override]
+    async def SubscribeRiskAlerts(self, request: risk_pb2.SubscribeRiskAlertsRequest, context: Ctx) -> None:
         await _pump(context, self._port.subscribe_risk_alerts, convert.alert_to_pb)
 
-    async def _control(self, context: Ctx, method: str, detail: str, act: Callable[[str], Awaitable[Any]]) -> Any:
+    async def _control(
+        self, context: Ctx, method: str, detail: str, act: Callable[[str], Awaitable[Any]]
+    ) -> Any:
         # The guard already let this call through; identify again to learn the key id for actor and audit.
         identity = self._guard.identify(context.invocation_metadata())
         if identity is None:  # pragma: no cover - the guard refuses unknown keys before this runs
@@ -254,12 +282,16 @@ class PositionServicer(position_pb2_grpc.PositionServiceServicer):
         self._port = port
 
     @unary
-    async def GetPositions(self, request: position_pb2.GetPositionsRequest, context: Ctx) -> position_pb2.Positions:
+    async def GetPositions(
+        self, request: position_pb2.GetPositionsRequest, context: Ctx
+    ) -> position_pb2.Positions:
         positions = await self._port.get_positions(symbol_arg(request.symbol))
         return position_pb2.Positions(positions=[convert.position_to_pb(x) for x in positions])
 
     @unary
-    async def GetOpenOrders(self, request: position_pb2.GetOpenOrdersRequest, context: Ctx) -> position_pb2.Orders:
+    async def GetOpenOrders(
+        self, request: position_pb2.GetOpenOrdersRequest, context: Ctx
+    ) -> position_pb2.Orders:
         orders = await self._port.get_open_orders(symbol_arg(request.symbol))
         return position_pb2.Orders(orders=[convert.order_to_pb(x) for x in orders])
 
@@ -280,9 +312,13 @@ class PositionServicer(position_pb2_grpc.PositionServiceServicer):
         )
 
     @unary
-    async def GetPnlHistory(self, request: position_pb2.GetPnlHistoryRequest, context: Ctx) -> position_pb2.PnlHistory:
+    async def GetPnlHistory(
+        self, request: position_pb2.GetPnlHistoryRequest, context: Ctx
+    ) -> position_pb2.PnlHistory:
         if not 0 <= request.limit <= MAX_PNL_LIMIT:
-            raise InvalidArgument(f"limit: expected 0..{MAX_PNL_LIMIT} (0 = {DEFAULT_PNL_LIMIT}), got {request.limit}")
+            raise InvalidArgument(
+                f"limit: expected 0..{MAX_PNL_LIMIT} (0 = {DEFAULT_PNL_LIMIT}), got {request.limit}"
+            )
         since, until = _opt(request, "since_ms"), _opt(request, "until_ms")
         _time_range(since, until, "")
         points = await self._port.get_pnl_history(
@@ -290,7 +326,7 @@ class PositionServicer(position_pb2_grpc.PositionServiceServicer):
         )
         return position_pb2.PnlHistory(points=[convert.pnl_to_pb(x) for x in points])
 
-    async def SubscribePositions(self, request: position_pb2.SubscribePositionsRequest, context: Ctx) -> None:  # type: ignore[override]
+    async def SubscribePositions(self, request: position_pb2.SubscribePositionsRequest, context: Ctx) -> None:
         try:
             symbol = symbol_arg(request.symbol)
         except InvalidArgument as exc:

@@ -1,9 +1,9 @@
-"""TLS for the API: TLS 1.3 only, a self-signed ECDSA P-256 certificate made on first run, and its fingerprint.
+"""TLS for the API: TLS 1.3 only, a self-signed ECDSA P-256 certificate made on first run, its fingerprint.
 
 gRPC Python has no minimum-TLS-version option. What works: an ECDSA certificate, plus
 GRPC_SSL_CIPHER_SUITES limited to ECDHE-RSA-AES128-SHA, a TLS 1.2 suite that needs an RSA certificate. No TLS
-1.2 handshake can then succeed, while TLS 1.3 (whose suites that variable does not touch) works. gRPC reads the
-variable once, when grpc is imported, for the whole process; `probe_tls12` checks at start-up that it held.
+1.2 handshake can then succeed, while TLS 1.3 (its suites are not touched by that variable) works. gRPC reads
+the variable once, when grpc is imported, for the whole process; `probe_tls12` checks at start that it held.
 """
 
 from __future__ import annotations
@@ -62,8 +62,12 @@ def create_self_signed(directory: Path, now: datetime.datetime | None = None) ->
     """Write cert.pem and key.pem (mode 0600) for CN=localhost with SANs localhost and 127.0.0.1."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OpenSQT agent API")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OpenSQT agent API"),
+        ]
+    )
     start = now or datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -87,9 +91,12 @@ def create_self_signed(directory: Path, now: datetime.datetime | None = None) ->
         .sign(key, hashes.SHA256())
     )
     key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
-    write_private(key_path, key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ))
+    write_private(
+        key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    )
     write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
@@ -102,7 +109,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def load_or_create(cert_file: Path | None, key_file: Path | None, data_dir: Path) -> TlsMaterial:
-    """The configured certificate and key, or the self-signed pair under <data_dir>/api/tls (made if absent)."""
+    """The configured certificate and key, else the self-signed pair in <data_dir>/api/tls (made if new)."""
     created = False
     if cert_file is None or key_file is None:
         if (cert_file is None) != (key_file is None):
@@ -134,7 +141,7 @@ def _read(path: Path, field: str) -> bytes:
 
 
 def probe_tls12(host: str, port: int, timeout: float = 3.0) -> bool:
-    """True when a TLS 1.2 handshake with host:port succeeds (then the server is NOT TLS 1.3 only). Blocking."""
+    """True when a TLS 1.2 handshake with host:port succeeds (the server is NOT TLS 1.3 only). Blocking."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

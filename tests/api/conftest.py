@@ -35,4 +35,3 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         for client in state.clients:
             await client.close()
         await server.stop(grace=None)
-

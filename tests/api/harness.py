@@ -48,16 +48,30 @@ class Api:
 
     def client(self, key: str | None = None, **kwargs: object) -> ApiClient:
         client = ApiClient(
-            self.server.target, self.control_key if key is None else key, root_cert=self.cert,
-            backoff=lambda attempt: 0.05, **kwargs,  # type: ignore[arg-type]
+            self.server.target,
+            self.control_key if key is None else key,
+            root_cert=self.cert,
+            backoff=lambda attempt: 0.05,
+            **kwargs,  # type: ignore[arg-type]
         )
         self.clients.append(client)
         return client
 
 
-def make_server(data_dir: Path, engine: FakeEngine, audits: list[AuditRecord], clock: FrozenClock,
-                rate: float = 1000.0, listen: str = "127.0.0.1:0") -> ApiServer:
+def make_server(
+    data_dir: Path,
+    engine: FakeEngine,
+    audits: list[AuditRecord],
+    clock: FrozenClock,
+    rate: float = 1000.0,
+    listen: str = "127.0.0.1:0",
+) -> ApiServer:
     return ApiServer(
         ApiSettings(listen=listen, data_dir=data_dir, rate_limit_per_key=rate),
-        grid=engine, risk=engine, positions=engine, audit=audits.append, env={}, rate_clock=clock,
+        grid=engine,
+        risk=engine,
+        positions=engine,
+        audit=audits.append,
+        env={},
+        rate_clock=clock,
     )

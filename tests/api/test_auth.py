@@ -25,7 +25,9 @@ from opensqt.api.ratelimit import KeyRateLimiter
 
 def test_keys_file_lines_parse_and_identify_the_right_key() -> None:
     control, reader = new_key(), new_key()
-    text = f"# comment\n\n{key_line('ops', Role.CONTROL, control)}\n{key_line('ui', Role.READ_ONLY, reader)}\n"
+    text = (
+        f"# comment\n\n{key_line('ops', Role.CONTROL, control)}\n{key_line('ui', Role.READ_ONLY, reader)}\n"
+    )
     ring = KeyRing(parse_keys(text, "keys"))
     assert ring.identify(control) == Identity("ops", Role.CONTROL)
     assert ring.identify(reader) == Identity("ui", Role.READ_ONLY)
@@ -39,7 +41,9 @@ def test_env_form_separates_entries_with_semicolons() -> None:
     key = new_key()
     setup = load_keys(None, Path("/nonexistent"), {"OPENSQT_API_KEYS": f"a control {hash_key(key)};"})
     assert (setup.source, setup.created, setup.keyring.identify(key)) == (
-        "OPENSQT_API_KEYS", (), Identity("a", Role.CONTROL)
+        "OPENSQT_API_KEYS",
+        (),
+        Identity("a", Role.CONTROL),
     )
 
 
@@ -49,11 +53,16 @@ def test_env_form_separates_entries_with_semicolons() -> None:
         ("ops control", "keys line 2: expected '<key_id> <read_only|control> sha256:<hex>' (3 fields)"),
         ("o/ps control sha256:" + "0" * 64, "keys line 2: key_id: expected 1-64 letters, digits or _.-"),
         ("ops admin sha256:" + "0" * 64, "keys line 2: role: expected read_only or control"),
-        ("ops control osk_rawkeyvalue", "keys line 2: digest: expected sha256: and 64 lowercase hex digits (the hashed key)"),
+        (
+            "ops control osk_rawkeyvalue",
+            "keys line 2: digest: expected sha256: and 64 lowercase hex digits (the hashed key)",
+        ),
         ("first control sha256:" + "1" * 64, "keys line 2: key_id: duplicate id 'first'"),
     ],
 )
-def test_a_bad_keys_line_is_one_error_naming_line_and_field_without_its_content(line: str, message: str) -> None:
+def test_a_bad_keys_line_is_one_error_naming_line_and_field_without_its_content(
+    line: str, message: str
+) -> None:
     with pytest.raises(ValueError) as info:
         parse_keys("first read_only sha256:" + "0" * 64 + "\n" + line, "keys")
     assert str(info.value) == message

@@ -32,15 +32,21 @@ async def _run(api: Api, *argv: str, key_file: Path | None = None) -> int:
     ctl.add_arguments(parser)
     extra = ["--key-file", str(key_file)] if key_file else []
     args = parser.parse_args(["--target", api.server.target, *extra, *argv])
-    settings = SimpleNamespace(app=SimpleNamespace(data_dir=api.data_dir), api=SimpleNamespace(listen="x:1",
-                                                                                               tls_cert_file=None))
+    settings = SimpleNamespace(
+        app=SimpleNamespace(data_dir=api.data_dir), api=SimpleNamespace(listen="x:1", tls_cert_file=None)
+    )
     return int(await anyio.to_thread.run_sync(ctl.main, args, settings))
 
 
 async def test_ctl_commands(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
-    api.engine.publish_slots([Slot(price=Decimal("27000"), slot_status=SlotStatus.LOCKED)],
-                             centre_price=Decimal("27010"), last_price=Decimal("27012.5"))
-    api.engine.publish_positions([Position(symbol="BTCUSDT", size=Decimal("0.002"), entry_price=Decimal("27000"))])
+    api.engine.publish_slots(
+        [Slot(price=Decimal("27000"), slot_status=SlotStatus.LOCKED)],
+        centre_price=Decimal("27010"),
+        last_price=Decimal("27012.5"),
+    )
+    api.engine.publish_positions(
+        [Position(symbol="BTCUSDT", size=Decimal("0.002"), entry_price=Decimal("27000"))]
+    )
     assert await _run(api, "trip", "fat", "finger") == 0
     assert await _run(api, "status") == 0
     assert await _run(api, "reset", "--reason", "ok") == 0
@@ -54,7 +60,11 @@ async def test_ctl_commands(api: Api, capsys: pytest.CaptureFixture[str]) -> Non
     assert "reconciliation accepted run-1: reconciliation started" in out
     assert "BTCUSDT version 1  centre 27010  last 27012.5" in out
     assert out[-1] == "BTCUSDT        size 0.002  entry 27000  upnl 0  mark -"
-    assert [c.method for c in api.engine.control_calls] == ["trip_breaker", "reset_breaker", "trigger_reconciliation"]
+    assert [c.method for c in api.engine.control_calls] == [
+        "trip_breaker",
+        "reset_breaker",
+        "trigger_reconciliation",
+    ]
 
 
 async def test_ctl_with_a_read_only_key_is_refused(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,8 +75,9 @@ async def test_ctl_with_a_read_only_key_is_refused(api: Api, capsys: pytest.Capt
     )
 
 
-async def test_ctl_without_a_key_says_where_it_looked(api: Api, capsys: pytest.CaptureFixture[str],
-                                                      tmp_path: Path) -> None:
+async def test_ctl_without_a_key_says_where_it_looked(
+    api: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     ctl = _ctl()
     parser = argparse.ArgumentParser()
     ctl.add_arguments(parser)

@@ -75,8 +75,10 @@ async def test_alert_subscriber_that_falls_behind_is_told_what_it_missed() -> No
     stream = hub.subscribe()
     first_task: list[object] = []
     async with anyio.create_task_group() as tg:
+
         async def take() -> None:
             first_task.append(await stream.__anext__())
+
         tg.start_soon(take)
         await anyio.sleep(0)
         hub.publish("a", "one", ts_ms=1)
@@ -86,5 +88,7 @@ async def test_alert_subscriber_that_falls_behind_is_told_what_it_missed() -> No
     rest = [await stream.__anext__() for _ in range(2)]
     await stream.aclose()  # type: ignore[attr-defined]
     assert [a.message for a in (*first_task, *rest)] == [  # type: ignore[attr-defined]
-        "one", "two", "subscriber fell behind; alerts 3..4 were dropped",
+        "one",
+        "two",
+        "subscriber fell behind; alerts 3..4 were dropped",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import grpc
 import pytest
@@ -11,8 +12,11 @@ from grpc import aio
 from opensqt.api.client import ApiError
 from opensqt.api.v1 import grid_pb2, grid_pb2_grpc, position_pb2, position_pb2_grpc, risk_pb2, risk_pb2_grpc
 from opensqt.model import Slot
-
 from tests.api.harness import Api
+
+
+def _stub(stub_class: Any, channel: aio.Channel) -> Any:
+    return stub_class(channel)
 
 
 def _channel(api: Api) -> aio.Channel:
@@ -27,17 +31,20 @@ async def _code(awaitable: object) -> tuple[grpc.StatusCode, str]:
 
 async def test_missing_and_wrong_keys_are_unauthenticated(api: Api) -> None:
     async with _channel(api) as channel:
-        stub = grid_pb2_grpc.GridServiceStub(channel)
+        stub = _stub(grid_pb2_grpc.GridServiceStub, channel)
         missing = await _code(stub.GetEngineStatus(grid_pb2.GetEngineStatusRequest()))
-        wrong = await _code(stub.GetEngineStatus(grid_pb2.GetEngineStatusRequest(),
-                                                 metadata=[("x-api-key", api.control_key + "x")]))
+        wrong = await _code(
+            stub.GetEngineStatus(
+                grid_pb2.GetEngineStatusRequest(), metadata=[("x-api-key", api.control_key + "x")]
+            )
+        )
         assert missing == (grpc.StatusCode.UNAUTHENTICATED, "missing API key: send it in 'x-api-key'")
         assert wrong == (grpc.StatusCode.UNAUTHENTICATED, "invalid API key")
 
 
 async def test_a_rejected_stream_says_unauthenticated_not_internal(api: Api) -> None:
     async with _channel(api) as channel:
-        stub = grid_pb2_grpc.GridServiceStub(channel)
+        stub = _stub(grid_pb2_grpc.GridServiceStub, channel)
         call = stub.SubscribeSlots(grid_pb2.SubscribeSlotsRequest(), metadata=[("x-api-key", "osk_nope")])
         with pytest.raises(aio.AioRpcError) as info:
             async for _ in call:
@@ -52,7 +59,8 @@ async def test_read_only_key_reads_but_cannot_control(api: Api) -> None:
         with pytest.raises(ApiError) as info:
             await call
         assert (info.value.code, info.value.details) == (
-            "PERMISSION_DENIED", "key 'local-read' is read-only; this call needs a control key"
+            "PERMISSION_DENIED",
+            "key 'local-read' is read-only; this call needs a control key",
         )
     assert api.engine.control_calls == []
     assert [(a.key_id, a.method, a.outcome) for a in api.audits] == [
@@ -62,7 +70,9 @@ async def test_read_only_key_reads_but_cannot_control(api: Api) -> None:
     ]
 
 
-async def test_control_key_trips_and_the_key_id_is_audited_never_the_key(api: Api, log_lines: list[str]) -> None:
+async def test_control_key_trips_and_the_key_id_is_audited_never_the_key(
+    api: Api, log_lines: list[str]
+) -> None:
     client = api.client()
     change = await client.trip_breaker("manual stop for maintenance")
     again = await client.trip_breaker("again")
@@ -82,7 +92,9 @@ async def test_control_key_trips_and_the_key_id_is_audited_never_the_key(api: Ap
     # The key must not appear in anything a caller or an operator can see.
     with pytest.raises(ApiError) as info:
         await api.client(api.control_key[:-1]).get_breaker()
-    seen = " ".join([*log_lines, repr(api.audits), str(change), str(info.value), repr(api.engine.control_calls)])
+    seen = " ".join(
+        [*log_lines, repr(api.audits), str(change), str(info.value), repr(api.engine.control_calls)]
+    )
     assert api.control_key not in seen
     assert api.control_key[:-1] not in seen
     assert "local-control" in seen
@@ -102,7 +114,8 @@ async def test_rate_limit_answers_resource_exhausted_per_key(tmp_path: object, a
         with pytest.raises(ApiError) as info:
             await control.get_breaker()
         assert (info.value.code, info.value.details) == (
-            "RESOURCE_EXHAUSTED", "rate limit exceeded for key 'local-control': at most 5 calls/s (burst 5)"
+            "RESOURCE_EXHAUSTED",
+            "rate limit exceeded for key 'local-control': at most 5 calls/s (burst 5)",
         )
         # Another key has its own bucket; time refills the first one (one token per 1/5 s).
         assert (await reader.get_breaker()).is_open is False
@@ -115,38 +128,66 @@ async def test_rate_limit_answers_resource_exhausted_per_key(tmp_path: object, a
 
 
 MALFORMED = [
-        ("GetSlots", grid_pb2.GetSlotsRequest(symbol="BTC USDT"),
-         "symbol: expected 1-40 letters, digits or _./:- (empty for all)"),
-        ("GetSlots", grid_pb2.GetSlotsRequest(symbol="NOPE"), "symbol 'NOPE': no grid for it"),
-        ("TripCircuitBreaker", risk_pb2.TripCircuitBreakerRequest(reason="   "), "reason: expected a non-empty text"),
-        ("TripCircuitBreaker", risk_pb2.TripCircuitBreakerRequest(reason="x" * 501),
-         "reason: expected at most 500 characters, got 501"),
-        ("TripCircuitBreaker", risk_pb2.TripCircuitBreakerRequest(reason="a\x00b"),
-         "reason: expected printable text without control characters"),
-        ("GetOrderHistory", position_pb2.GetOrderHistoryRequest(page={"page_size": 1001}),
-         "page.page_size: expected 0..1000 (0 = 100), got 1001"),
-        ("GetOrderHistory", position_pb2.GetOrderHistoryRequest(page={"page_token": "garbage!"}),
-         "page_token: expected a token from a previous page"),
-        ("GetFills", position_pb2.GetFillsRequest(page={"since_ms": 10, "until_ms": 10}),
-         "page.until_ms: expected > since_ms (10), got 10"),
-        ("GetFills", position_pb2.GetFillsRequest(page={"since_ms": -1}),
-         "page.since_ms: expected epoch milliseconds >= 0, got -1"),
-        ("GetPnlHistory", position_pb2.GetPnlHistoryRequest(limit=10_001),
-         "limit: expected 0..10000 (0 = 500), got 10001"),
+    (
+        "GetSlots",
+        grid_pb2.GetSlotsRequest(symbol="BTC USDT"),
+        "symbol: expected 1-40 letters, digits or _./:- (empty for all)",
+    ),
+    ("GetSlots", grid_pb2.GetSlotsRequest(symbol="NOPE"), "symbol 'NOPE': no grid for it"),
+    (
+        "TripCircuitBreaker",
+        risk_pb2.TripCircuitBreakerRequest(reason="   "),
+        "reason: expected a non-empty text",
+    ),
+    (
+        "TripCircuitBreaker",
+        risk_pb2.TripCircuitBreakerRequest(reason="x" * 501),
+        "reason: expected at most 500 characters, got 501",
+    ),
+    (
+        "TripCircuitBreaker",
+        risk_pb2.TripCircuitBreakerRequest(reason="a\x00b"),
+        "reason: expected printable text without control characters",
+    ),
+    (
+        "GetOrderHistory",
+        position_pb2.GetOrderHistoryRequest(page={"page_size": 1001}),
+        "page.page_size: expected 0..1000 (0 = 100), got 1001",
+    ),
+    (
+        "GetOrderHistory",
+        position_pb2.GetOrderHistoryRequest(page={"page_token": "garbage!"}),
+        "page_token: expected a token from a previous page",
+    ),
+    (
+        "GetFills",
+        position_pb2.GetFillsRequest(page={"since_ms": 10, "until_ms": 10}),
+        "page.until_ms: expected > since_ms (10), got 10",
+    ),
+    (
+        "GetFills",
+        position_pb2.GetFillsRequest(page={"since_ms": -1}),
+        "page.since_ms: expected epoch milliseconds >= 0, got -1",
+    ),
+    (
+        "GetPnlHistory",
+        position_pb2.GetPnlHistoryRequest(limit=10_001),
+        "limit: expected 0..10000 (0 = 500), got 10001",
+    ),
 ]
 
 
 async def test_malformed_requests_are_invalid_argument_naming_the_field(api: Api) -> None:
-    # One server for every case (a loop, not parametrize: anyio's plugin loses parameters with async fixtures).
+    # One server for every case (a loop: anyio's plugin loses parametrize parameters with async fixtures).
     metadata = [("x-api-key", api.control_key)]
     answers = []
     async with _channel(api) as channel:
         stubs = {
-            "GetSlots": grid_pb2_grpc.GridServiceStub(channel).GetSlots,
-            "TripCircuitBreaker": risk_pb2_grpc.RiskServiceStub(channel).TripCircuitBreaker,
-            "GetOrderHistory": position_pb2_grpc.PositionServiceStub(channel).GetOrderHistory,
-            "GetFills": position_pb2_grpc.PositionServiceStub(channel).GetFills,
-            "GetPnlHistory": position_pb2_grpc.PositionServiceStub(channel).GetPnlHistory,
+            "GetSlots": _stub(grid_pb2_grpc.GridServiceStub, channel).GetSlots,
+            "TripCircuitBreaker": _stub(risk_pb2_grpc.RiskServiceStub, channel).TripCircuitBreaker,
+            "GetOrderHistory": _stub(position_pb2_grpc.PositionServiceStub, channel).GetOrderHistory,
+            "GetFills": _stub(position_pb2_grpc.PositionServiceStub, channel).GetFills,
+            "GetPnlHistory": _stub(position_pb2_grpc.PositionServiceStub, channel).GetPnlHistory,
         }
         for rpc, message, _ in MALFORMED:
             answers.append(await _code(stubs[rpc](message, metadata=metadata)))
@@ -161,7 +202,7 @@ async def test_malformed_requests_are_invalid_argument_naming_the_field(api: Api
 
 async def test_a_malformed_subscription_is_invalid_argument(api: Api) -> None:
     async with _channel(api) as channel:
-        call = grid_pb2_grpc.GridServiceStub(channel).SubscribeSlots(
+        call = _stub(grid_pb2_grpc.GridServiceStub, channel).SubscribeSlots(
             grid_pb2.SubscribeSlotsRequest(symbol="bad symbol"), metadata=[("x-api-key", api.control_key)]
         )
         with pytest.raises(aio.AioRpcError) as info:
@@ -172,7 +213,7 @@ async def test_a_malformed_subscription_is_invalid_argument(api: Api) -> None:
 
 
 async def test_an_engine_failure_is_internal_without_detail(api: Api, log_lines: list[str]) -> None:
-    async def broken() -> object:
+    async def broken() -> Any:
         raise RuntimeError("secret-ish internal detail")
 
     api.engine.get_engine_status = broken  # type: ignore[method-assign]
@@ -187,10 +228,10 @@ async def test_health_answers_without_a_key_and_reflection_lists_the_services(ap
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
     async with _channel(api) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
+        health = _stub(health_pb2_grpc.HealthStub, channel)
         reply = await health.Check(health_pb2.HealthCheckRequest(service="opensqt.api.v1.RiskService"))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        stub = _stub(reflection_pb2_grpc.ServerReflectionStub, channel)
         call = stub.ServerReflectionInfo(
             iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
             metadata=[("x-api-key", api.read_key)],
@@ -206,8 +247,9 @@ async def test_health_answers_without_a_key_and_reflection_lists_the_services(ap
 
 
 async def test_slot_values_arrive_exactly(api: Api) -> None:
-    api.engine.publish_slots([Slot(price=Decimal("27000.10"), position_qty=Decimal("0.001"))],
-                             centre_price=Decimal("27000.1"))
+    api.engine.publish_slots(
+        [Slot(price=Decimal("27000.10"), position_qty=Decimal("0.001"))], centre_price=Decimal("27000.1")
+    )
     snap = await api.client().get_slots("BTCUSDT")
     assert snap.slots == (Slot(price=Decimal("27000.10"), position_qty=Decimal("0.001")),)
     assert str(snap.slots[0].price) == "27000.10"

@@ -66,8 +66,9 @@ async def test_a_subscriber_resumes_from_a_snapshot_after_a_server_restart(api: 
         await api.server.stop(grace=None)
         # The engine keeps running while its API is down: this change is not streamed to anyone.
         api.engine.publish_slots([_slot(2)])
-        restarted = make_server(api.data_dir, api.engine, api.audits, api.rate_clock,
-                                listen=f"127.0.0.1:{port}")
+        restarted = make_server(
+            api.data_dir, api.engine, api.audits, api.rate_clock, listen=f"127.0.0.1:{port}"
+        )
         await restarted.start()
         api.server = restarted
         resumed = await stream.__anext__()
@@ -83,7 +84,9 @@ async def test_a_subscriber_resumes_from_a_snapshot_after_a_server_restart(api: 
 
 async def test_position_and_alert_streams_deliver_typed_values(api: Api) -> None:
     client = api.client(api.read_key)
-    api.engine.publish_positions([Position(symbol="BTCUSDT", size=Decimal("0.010"), entry_price=Decimal("27000"))])
+    api.engine.publish_positions(
+        [Position(symbol="BTCUSDT", size=Decimal("0.010"), entry_price=Decimal("27000"))]
+    )
     positions = client.subscribe_positions("BTCUSDT")
     alerts = client.subscribe_risk_alerts()
     with anyio.fail_after(10):
@@ -98,10 +101,12 @@ async def test_position_and_alert_streams_deliver_typed_values(api: Api) -> None
             while api.engine.alerts._fan.__len__() == 0:  # wait until subscribed
                 await anyio.sleep(0.01)
             api.engine.publish_alert("risk_triggered", "BTCUSDT volume spike", symbol="BTCUSDT")
-        api.engine.publish_positions([
-            Position(symbol="ETHUSDT", size=Decimal("1")),
-            Position(symbol="BTCUSDT", size=Decimal("-0.005"), entry_price=Decimal("27100.5")),
-        ])
+        api.engine.publish_positions(
+            [
+                Position(symbol="ETHUSDT", size=Decimal("1")),
+                Position(symbol="BTCUSDT", size=Decimal("-0.005"), entry_price=Decimal("27100.5")),
+            ]
+        )
         change = await positions.__anext__()
     await positions.aclose()  # type: ignore[attr-defined]
     await alerts.aclose()  # type: ignore[attr-defined]
@@ -109,10 +114,15 @@ async def test_position_and_alert_streams_deliver_typed_values(api: Api) -> None
         Position(symbol="BTCUSDT", size=Decimal("0.010"), entry_price=Decimal("27000")),
     )
     assert (change.snapshot, change.version) == (False, 2)
-    assert change.positions == (Position(symbol="BTCUSDT", size=Decimal("-0.005"), entry_price=Decimal("27100.5")),)
+    assert change.positions == (
+        Position(symbol="BTCUSDT", size=Decimal("-0.005"), entry_price=Decimal("27100.5")),
+    )
     [alert] = alert_task_result
     assert (alert.kind, alert.symbol, alert.message, alert.sequence) == (  # type: ignore[attr-defined]
-        "risk_triggered", "BTCUSDT", "BTCUSDT volume spike", 1
+        "risk_triggered",
+        "BTCUSDT",
+        "BTCUSDT volume spike",
+        1,
     )
 
 

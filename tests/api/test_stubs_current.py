@@ -19,5 +19,7 @@ def test_generated_stubs_are_current(tmp_path: Path) -> None:
     names = sorted(p.name for p in fresh)
     committed = sorted(p.name for p in (ROOT / "opensqt" / "api" / "v1").glob("*_pb2*.py*"))
     assert names == committed
-    stale = [p.name for p in fresh if p.read_bytes() != (ROOT / "opensqt" / "api" / "v1" / p.name).read_bytes()]
+    stale = [
+        p.name for p in fresh if p.read_bytes() != (ROOT / "opensqt" / "api" / "v1" / p.name).read_bytes()
+    ]
     assert stale == [], "run `just proto` and commit the stubs"

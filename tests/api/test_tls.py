@@ -20,7 +20,12 @@ from tests.support.real_parts import require
 def _s_client(version: str, port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["openssl", "s_client", version, "-alpn", "h2", "-connect", f"127.0.0.1:{port}"],
-        input="", capture_output=True, text=True, errors="replace", timeout=20, check=False,
+        input="",
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=20,
+        check=False,
     )
 
 
@@ -52,8 +57,12 @@ def test_first_run_creates_a_self_signed_ecdsa_certificate_with_its_fingerprint(
     assert second.fingerprint == first.fingerprint
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     if shutil.which("openssl"):
-        out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(first.cert_path)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(first.cert_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert out.strip().split("=", 1)[1] == first.fingerprint
 
 
@@ -66,13 +75,23 @@ def test_an_rsa_certificate_is_refused_because_it_would_allow_tls12(tmp_path: Pa
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "rsa.pem", tmp_path / "rsa.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     with pytest.raises(TlsPolicyError) as info:
         load_or_create(cert_file, key_file, tmp_path)
     assert str(info.value) == (
@@ -87,4 +106,6 @@ def test_configured_files_are_used_and_a_missing_one_is_named(tmp_path: Path) ->
     assert not (tmp_path / "api").exists()
     with pytest.raises(TlsPolicyError) as info:
         load_or_create(tmp_path / "absent.pem", key, tmp_path)
-    assert str(info.value) == f"tls_cert_file {tmp_path / 'absent.pem'}: cannot read (No such file or directory)"
+    assert (
+        str(info.value) == f"tls_cert_file {tmp_path / 'absent.pem'}: cannot read (No such file or directory)"
+    )
