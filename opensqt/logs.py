@@ -38,6 +38,8 @@ _SECRET_NAME = (
 _FIELD_RE = re.compile(
     r"(?i)(?P<key>[\"']?\b" + _SECRET_NAME + r"\b[\"']?\s*[:=]\s*[\"']?)(?P<value>(?!\*{3})[^\"'\s&,;}\])]+)"
 )
+# Cheap pre-check: most lines name no secret field, and the field pattern is costly to scan everywhere.
+_FIELD_HINT_RE = re.compile(r"(?i)key|secret|sign|passphrase|password|token")
 _URL_PASSWORD_RE = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<value>[^@\s/]+)(?=@)", re.I)
 _BEARER_RE = re.compile(r"(?i)(?P<head>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]+)")
 
@@ -68,9 +70,15 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._values is not None:
             text = self._values.sub(MASK, text)
-        text = _FIELD_RE.sub(lambda m: m.group("key") + MASK, text)
-        text = _URL_PASSWORD_RE.sub(lambda m: m.group("head") + MASK, text)
-        return _BEARER_RE.sub(lambda m: m.group("head") + MASK, text)
+        if _FIELD_HINT_RE.search(text):
+            text = _FIELD_RE.sub(lambda m: m.group("key") + MASK, text)
+        if "@" in text:
+            text = _URL_PASSWORD_RE.sub(lambda m: m.group("head") + MASK, text)
+        return (
+            _BEARER_RE.sub(lambda m: m.group("head") + MASK, text)
+            if "earer" in text or "EARER" in text
+            else text
+        )
 
 
 _redactor = Redactor()
