@@ -1,6 +1,7 @@
 """Decision latency of the grid: a price event in, `decide_grid_orders` commands out, 100 active slots.
 
-Prints p50 / p99 / max in microseconds for a quiet tick (no command) and a busy tick (a fill to re-quote).
+Prints p50 / p99 / max in microseconds for a quiet tick (no command), a busy tick (a fill to re-quote) and
+a re-centring tick (the centre moved two intervals: new levels computed and hashed, ids not memoised).
 Run: `.venv/bin/python bench/bench_decide.py`. Target: p99 < 50 µs.
 """
 
@@ -82,12 +83,14 @@ def active_slots() -> dict[Decimal, Slot]:
     return slots
 
 
-def measure(snapshots: list[GridSnapshot], rounds: int) -> tuple[list[float], int]:
+def measure(snapshots: list[GridSnapshot], rounds: int, cold: bool = False) -> tuple[list[float], int]:
     samples: list[float] = []
     produced = 0
     clock = time.perf_counter_ns
     for _ in range(rounds):
         for snap in snapshots:
+            if cold:  # what the first tick after a re-centring pays: no memoised ids
+                client_order_id.cache_clear()
             t0 = clock()
             commands = decide_grid_orders(snap, PARAMS, INST)
             samples.append((clock() - t0) / 1000)
@@ -125,11 +128,19 @@ def main() -> None:
     ]
     first = decide_grid_orders(busy[0], PARAMS, INST)
     assert [c.time_in_force for c in first if isinstance(c, PlaceOrder)] == [TimeInForce.POST_ONLY] * 2
+    # re-centring: each tick moves the centre two intervals (alternating), id memo emptied before each call
+    recentring = [
+        GridSnapshot(
+            price=CENTRE + k * PARAMS.interval, slots=slots, open_orders=100, interval=PARAMS.interval
+        )
+        for k in (-1, 1)
+    ]
     measure(quiet, 20)  # warm-up
     gc.disable()
     try:
         report("quiet tick, 100 active slots", *measure(quiet, 250))
         report("fill re-quote tick, 100 active slots", *measure(busy, 2000))
+        report("re-centring tick (caches cold)", *measure(recentring, 5000, cold=True))
     finally:
         gc.enable()
 

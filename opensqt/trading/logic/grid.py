@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 from opensqt.model import (
     ZERO,
@@ -86,21 +85,58 @@ def grid_window(price: Decimal, interval: Decimal, params: GridParams, instrumen
     return GridWindow(centre, centre - params.buy_window * interval, centre + params.sell_window * interval)
 
 
-@lru_cache(maxsize=64)
+#: the last lattice per (step, count): a memo, not state: results never depend on it, only speed does
+_RECENT: dict[tuple[Decimal, int], tuple[Decimal, tuple[Decimal, ...]]] = {}
+
+
 def _lattice(centre: Decimal, step: Decimal, count: int) -> tuple[Decimal, ...]:
     """centre + i × step for i = 1..count, stopping before zero.
 
-    Memoised: between re-centrings every tick reuses the same Decimal objects, whose hashes `_decimal`
-    caches, so the slot lookups by level cost a fraction of hashing fresh values (the decision's hot path).
+    The decision's hot path looks slots up by level; hashing a fresh Decimal costs far more than a cached
+    one (`_decimal` caches an object's hash). So the last lattice is kept, and when the centre has moved
+    by k steps the new one reuses the old objects and computes only k new levels.
     """
-    levels: list[Decimal] = []
+    key = (step, count)
+    recent = _RECENT.get(key)
+    if recent is not None:
+        old_centre, old = recent
+        if old_centre == centre:
+            return old
+        levels = _shifted(old, old_centre, centre, step, count)
+        if levels is not None:
+            _RECENT[key] = (centre, levels)
+            return levels
+    fresh: list[Decimal] = []
     level = centre
     for _ in range(count):
         level += step
         if level <= 0:
             break
-        levels.append(level)
-    return tuple(levels)
+        fresh.append(level)
+    levels = tuple(fresh)
+    if len(_RECENT) > 64:
+        _RECENT.clear()
+    _RECENT[key] = (centre, levels)
+    return levels
+
+
+def _shifted(
+    old: tuple[Decimal, ...], old_centre: Decimal, centre: Decimal, step: Decimal, count: int
+) -> tuple[Decimal, ...] | None:
+    """The lattice around `centre` from the one around `old_centre`, or None when it cannot be reused."""
+    if len(old) != count:
+        return None  # truncated at zero: recompute
+    moved = (centre - old_centre) / step
+    k = int(moved)
+    if k != moved or abs(k) >= count:
+        return None
+    if k > 0:  # moved along the step: drop the k nearest, extend beyond the far end
+        tail = [old[-1] + step * j for j in range(1, k + 1)]
+        if tail[-1] <= 0:
+            return None
+        return old[k:] + tuple(tail)
+    head = tuple(centre + step * j for j in range(1, -k + 1))
+    return head + old[: count + k]
 
 
 def buy_levels(window: GridWindow, interval: Decimal, params: GridParams) -> tuple[Decimal, ...]:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from opensqt.model import (
     CancelOrder,
@@ -33,6 +35,7 @@ from opensqt.trading.logic import (
     grid_window,
     sell_levels,
 )
+from opensqt.trading.logic.grid import _lattice
 
 D = Decimal
 INST = Instrument(
@@ -365,3 +368,19 @@ def test_params_name_the_bad_field(field: str, value: object, message: str) -> N
     kw[field] = value
     with pytest.raises(ValueError, match=message):
         GridParams(**kw)  # type: ignore[arg-type]
+
+
+@given(
+    centres=st.lists(st.integers(0, 40), min_size=1, max_size=30),
+    step=st.sampled_from([D(1), D("0.5"), D("2.5")]),
+    count=st.integers(1, 8),
+)
+def test_reused_lattice_equals_a_fresh_one(centres: list[int], step: Decimal, count: int) -> None:
+    # the memo shifts the previous lattice when the centre moves; it must equal a plain recomputation
+    for c in centres:
+        centre = c * step
+        for direction in (step, -step):
+            levels = [centre + i * direction for i in range(1, count + 1)]
+            # stops before zero: everything from the first non-positive level on is dropped
+            expected = tuple(levels[: next((i for i, x in enumerate(levels) if x <= 0), count)])
+            assert _lattice(centre, direction, count) == expected
