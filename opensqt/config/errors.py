@@ -123,8 +123,15 @@ def resolve(root: type[BaseModel], loc: Sequence[int | str]) -> Resolved:
     return Resolved(tuple(parts), info, owner, item=item)
 
 
-def _looks_secret(parts: Sequence[str]) -> bool:
-    return bool(parts) and bool(SECRET_KEY_RE.search(parts[-1]))
+def _unknown_may_be_secret(where: Resolved) -> bool:
+    """An unknown key's value is masked when the key could be a misspelt secret: the rest of the line
+    names the key, so the value is rarely needed to fix the mistake."""
+    key = where.parts[-1] if where.parts else ""
+    if SECRET_KEY_RE.search(key) or (where.parts and where.parts[0] in ("exchanges", "live_server")):
+        return True
+    fields = where.owner.model_fields if where.owner else {}
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+    return bool(close) and is_secret_field(fields[close[0]])
 
 
 def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> list[ConfigProblem]:
@@ -141,8 +148,9 @@ def problems_from_validation(exc: ValidationError, root: type[BaseModel]) -> lis
             value = ctx.get("value")
         where = resolve(root, loc)
         path = ".".join(where.parts) or "(top level)"
-        secret = (where.info is not None and is_secret_field(where.info)) or _looks_secret(where.parts)
+        secret = where.info is not None and is_secret_field(where.info)
         if kind == "extra_forbidden":
+            secret = _unknown_may_be_secret(where)
             problems.append(ConfigProblem(path, show_value(value, secret), _unknown_key(where)))
         elif where.dict_key:
             expects = expects_text(where.info) if where.info else "a valid name"
