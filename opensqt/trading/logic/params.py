@@ -16,7 +16,7 @@ class PostOnlyFallback(StrEnum):
     """What a slot does after `post_only_max_failures` post-only rejections in a row."""
 
     LIMIT = "limit"  # quote a plain GTC limit order (may take liquidity)
-    PAUSE = "pause"  # stop quoting the slot until a post-only order of it succeeds again
+    PAUSE = "pause"  # stop quoting the slot until the engine resets it (SlotManager.reset_post_only_failures)
 
 
 @dataclass(frozen=True, slots=True)

@@ -294,6 +294,13 @@ class SlotManager:
         self._cancelling.add(client_order_id)
         return slot
 
+    def reset_post_only_failures(self, price: Decimal) -> list[SlotChange]:
+        """Let a slot paused by post-only failures quote post-only again (the engine decides when)."""
+        slot = self._slots.get(price)
+        if slot is None or slot.post_only_failures == 0:
+            return []
+        return self._changed(slot, replace(slot, post_only_failures=0), "post-only failures reset")
+
     def on_cancel_failed(self, client_order_id: str) -> None:
         """The cancel request failed (the order may still rest): allow the grid to ask again."""
         self._cancelling.discard(client_order_id)

@@ -405,3 +405,14 @@ def test_restore_refuses_bad_input(
 def test_load_refuses_a_busy_slot() -> None:
     with pytest.raises(SlotStateError, match="must be FREE"):
         SlotManager().load([Slot(price=D(1), slot_status=SlotStatus.LOCKED)])
+
+
+def test_post_only_failures_can_be_reset_for_a_paused_slot() -> None:
+    m = SlotManager()
+    for i in range(3):
+        m.reserve(D(99), place(f"b{i}", Side.BUY, "1", "99"))
+        m.on_rejected(f"b{i}", RejectReason.POST_ONLY)
+    assert m.slot(D(99)).post_only_failures == 3  # type: ignore[union-attr]
+    [change] = m.reset_post_only_failures(D(99))
+    assert (change.before.post_only_failures, change.after.post_only_failures) == (3, 0)
+    assert m.reset_post_only_failures(D(99)) == [] and m.reset_post_only_failures(D(1)) == []
