@@ -103,22 +103,26 @@ def parse_set(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """--config, --set and --log-level: every command that loads settings takes them."""
+def add_config_arguments(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """--config, --set and --log-level: every command that loads settings takes them. `nested` is for a
+    command's own subcommands (`db status --config x`): unset there, they leave the outer values alone."""
+    unset: Any = argparse.SUPPRESS if nested else None
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
         help=f"YAML or TOML config file (default: ${CONFIG_PATH_ENV}, else built-in defaults)",
+        default=unset,
     )
     parser.add_argument(
         "--set",
-        dest="set_values",
+        # Nested flags keep their own list: argparse would otherwise replace the outer one wholesale.
+        dest="nested_set_values" if nested else "set_values",
         type=parse_set,
         action="append",
-        default=[],
         metavar="KEY=VALUE",
         help="override one setting, e.g. --set trading.buy_window=20 (repeatable; beats file and env)",
+        default=argparse.SUPPRESS if nested else [],
     )
     parser.add_argument(
         "--log-level",
@@ -126,13 +130,25 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         choices=LOG_LEVELS,
         metavar="LEVEL",
         help="lowest level logged: " + ", ".join(LOG_LEVELS),
+        default=unset,
     )
+
+
+def add_config_to_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every nested subcommand of `parser` the config flags too, so they work after it as well."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if "--config" not in child._option_string_actions:
+                    add_config_arguments(child, nested=True)
+                add_config_to_subcommands(child)
 
 
 def overrides_from_args(args: argparse.Namespace, flags: Mapping[str, str]) -> dict[str, Any]:
     """CLI overrides as dotted keys: every `--set`, `--log-level`, and each flag in `flags` (dest -> key path)
     that was given. Named flags beat `--set` for the same key."""
-    overrides: dict[str, Any] = dict(getattr(args, "set_values", []) or [])
+    pairs = [*(getattr(args, "set_values", None) or []), *(getattr(args, "nested_set_values", None) or [])]
+    overrides: dict[str, Any] = dict(pairs)
     if getattr(args, "log_level", None):
         overrides["logging.level"] = args.log_level
     for dest, key in flags.items():
@@ -325,6 +341,7 @@ def _run(program: Program, argv: list[str], io: Io) -> int:
         if module is None:
             return not_available(program.prog, chosen.name, io)
         module.add_arguments(parsers[chosen.name])
+        add_config_to_subcommands(parsers[chosen.name])
     args = parser.parse_args(argv)
     if args.command == "config":
         run_config = program.run_config or run_config_command

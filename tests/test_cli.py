@@ -155,6 +155,8 @@ def fake_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pr
 
         def add_arguments(parser):
             parser.add_argument("--boom", action="store_true")
+            actions = parser.add_subparsers(dest="action")
+            actions.add_parser("inner")
 
         def main(args, settings):
             CALLS.append((args, settings))
@@ -240,3 +242,27 @@ def test_runtime_failure_exits_1_without_leaking(fake_program: Program, tmp_path
     assert "fakeprog failed" in err and "RuntimeError: venue rejected key ***" in err
     assert SECRET not in err
     assert SECRET not in (tmp_path / "logs" / "opensqt.jsonl").read_text()
+
+
+def test_config_flags_also_work_after_a_nested_subcommand(fake_program: Program, tmp_path: Path) -> None:
+    i = _io()
+    code = run_program(
+        fake_program,
+        [
+            "run",
+            "--set",
+            f"app.data_dir={tmp_path}",
+            "inner",
+            "--set",
+            "trading.buy_window=7",
+            "--log-level",
+            "error",
+        ],
+        i,
+    )
+    assert code == 0, _err(i)
+    ((args, settings),) = _calls()
+    assert args.action == "inner"
+    assert settings.trading.buy_window == 7
+    assert settings.logging.level == "ERROR"
+    assert settings.app.data_dir == tmp_path  # the outer --set still applies
