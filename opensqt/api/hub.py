@@ -78,6 +78,22 @@ class FanOut(Generic[T]):
         self._subscribers.clear()
 
 
+async def _drain(sub: _Subscriber[T]) -> AsyncIterator[T]:
+    """The subscriber's items until its queue is closed; queued items are taken without a loop round trip
+    each (anyio's `receive` always yields to the loop first, which halves stream throughput)."""
+    while True:
+        try:
+            item = sub.receive.receive_nowait()
+        except anyio.WouldBlock:
+            try:
+                item = await sub.receive.receive()
+            except anyio.EndOfStream:
+                return
+        except anyio.EndOfStream:
+            return
+        yield item
+
+
 class SlotHub:
     """The current slots of one grid and their subscribers. Each change raises `version` by one."""
 
@@ -169,7 +185,7 @@ class SlotHub:
                     last_price=snap.last_price,
                     ts_ms=snap.ts_ms,
                 )
-                async for update in sub.receive:
+                async for update in _drain(sub):
                     yield update
                 if not sub.overflowed:
                     return
@@ -221,7 +237,7 @@ class PositionHub:
                     positions=self.positions(symbol),
                     ts_ms=self._ts_ms,
                 )
-                async for update in sub.receive:
+                async for update in _drain(sub):
                     if symbol is None:
                         yield update
                         continue
@@ -266,7 +282,7 @@ class AlertHub:
                         ),
                         ts_ms=0,
                     )
-                async for alert in sub.receive:
+                async for alert in _drain(sub):
                     last_seen = alert.sequence
                     yield alert
                 if not sub.overflowed:
