@@ -28,20 +28,30 @@ async def run(symbols: int, orders: int) -> None:
         tickers = await ex.fetch_tickers()
         funding = await ex.fetch_funding_rates()
         discovery = time.perf_counter() - t0
-        print(f"market discovery: {len(markets)} markets, {len(tickers)} tickers, {len(funding)} funding rates "
-              f"in {discovery * 1000:.0f} ms (target < 1000 ms)")
+        print(
+            f"market discovery: {len(markets)} markets, {len(tickers)} tickers, {len(funding)} funding rates "
+            f"in {discovery * 1000:.0f} ms (target < 1000 ms)"
+        )
 
         laps: list[float] = []
         for i in range(orders):
-            command = PlaceOrder(f"bench-{i}", "BTC/USDT:USDT", Side.BUY, Decimal("0.001"),
-                                 Decimal("50000.0") + Decimal(i % 100) / 10, time_in_force=TimeInForce.POST_ONLY)
+            command = PlaceOrder(
+                f"bench-{i}",
+                "BTC/USDT:USDT",
+                Side.BUY,
+                Decimal("0.001"),
+                Decimal("50000.0") + Decimal(i % 100) / 10,
+                time_in_force=TimeInForce.POST_ONLY,
+            )
             t = time.perf_counter()
             await ex.create_order(command)
             laps.append((time.perf_counter() - t) * 1000)
         laps.sort()
         p50 = statistics.median(laps)
         p99 = laps[min(len(laps) - 1, int(len(laps) * 0.99))]
-        print(f"REST create_order round trip over loopback, {orders} orders: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        print(
+            f"REST create_order round trip over loopback, {orders} orders: p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+        )
 
 
 def main() -> None:

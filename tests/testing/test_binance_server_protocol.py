@@ -46,13 +46,15 @@ def _signed(params: dict[str, Any], secret: str = "loopback-secret") -> str:
 
 
 async def _get(srv: BinanceServer, path: str, query: str = "", key: str = "loopback-key") -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as s, s.get(f"{srv.base_url}{path}?{query}",
-                                                   headers={"X-MBX-APIKEY": key}) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(f"{srv.base_url}{path}?{query}", headers={"X-MBX-APIKEY": key}) as r,
+    ):
         text = await r.text()
         return r.status, json.loads(text) if r.content_type == "application/json" else text
 
 
-# --- shapes against the venue's own samples ---------------------------------------------------------------------
+# --- shapes against the venue's own samples -------------------------------------------------------
 
 
 def test_exchange_info_symbol_has_every_sample_field() -> None:
@@ -64,16 +66,54 @@ def test_exchange_info_symbol_has_every_sample_field() -> None:
 
 def test_order_trade_update_has_every_sample_field() -> None:
     sample = _sample("ws_futures_order_update_trade_reduce_only_qty.json")["data"]
-    order = Order("c1", BTC, Side.SELL, OrderType.LIMIT, Decimal("1.000"), Decimal("2500.00"), "77",
-                  Decimal("1.000"), Decimal("2500.00"), OrderStatus.FILLED, TimeInForce.GTC, True, 5, 5)
-    fill = Fill("9988776655", "c1", BTC, Side.SELL, Decimal("2500.00"), Decimal("1.000"), Decimal("0.5"), "USDT",
-                LiquiditySide.TAKER, "77", Decimal(0), 5)
+    order = Order(
+        "c1",
+        BTC,
+        Side.SELL,
+        OrderType.LIMIT,
+        Decimal("1.000"),
+        Decimal("2500.00"),
+        "77",
+        Decimal("1.000"),
+        Decimal("2500.00"),
+        OrderStatus.FILLED,
+        TimeInForce.GTC,
+        True,
+        5,
+        5,
+    )
+    fill = Fill(
+        "9988776655",
+        "c1",
+        BTC,
+        Side.SELL,
+        Decimal("2500.00"),
+        Decimal("1.000"),
+        Decimal("0.5"),
+        "USDT",
+        LiquiditySide.TAKER,
+        "77",
+        Decimal(0),
+        5,
+    )
     ours = shapes.order_trade_update(order, fill, "BTCUSDT", 77, 6)
     assert set(sample) == set(ours)
     # AP/cr (trailing stops) and W (working time) are not sent for plain limit orders.
     assert set(sample["o"]) - set(ours["o"]) <= {"AP", "cr", "W"}
-    assert (ours["o"]["x"], ours["o"]["X"], ours["o"]["l"], ours["o"]["L"], ours["o"]["t"], ours["o"]["n"]) == (
-        "TRADE", "FILLED", "1.000", "2500.00", 9988776655, "0.5",
+    assert (
+        ours["o"]["x"],
+        ours["o"]["X"],
+        ours["o"]["l"],
+        ours["o"]["L"],
+        ours["o"]["t"],
+        ours["o"]["n"],
+    ) == (
+        "TRADE",
+        "FILLED",
+        "1.000",
+        "2500.00",
+        9988776655,
+        "0.5",
     )
 
 
@@ -89,7 +129,7 @@ def test_rest_shapes_cover_the_samples() -> None:
     assert set(ticker) == set(shapes.ticker_24hr(Ticker(BTC, Decimal(1)), "BTCUSDT"))
 
 
-# --- authentication, errors and unknown paths ------------------------------------------------------------------
+# --- authentication, errors and unknown paths -----------------------------------------------------
 
 
 async def test_signed_request_is_checked(server: Any) -> None:
@@ -100,7 +140,9 @@ async def test_signed_request_is_checked(server: Any) -> None:
     assert (status, body["code"]) == (400, -1022)
     status, body = await _get(srv, "/fapi/v2/balance", _signed({"timestamp": ts}), key="other")
     assert (status, body["code"]) == (401, -2015)
-    status, body = await _get(srv, "/fapi/v2/balance", _signed({"timestamp": ts - 10_000, "recvWindow": 5000}))
+    status, body = await _get(
+        srv, "/fapi/v2/balance", _signed({"timestamp": ts - 10_000, "recvWindow": 5000})
+    )
     assert (status, body["code"]) == (400, -1021)
 
 
@@ -118,13 +160,15 @@ async def test_rate_limit_fault_answers_429_with_retry_after(server: Any) -> Non
         assert (r.status, (await r.json())["code"], r.headers["Retry-After"]) == (429, -1003, "1")
 
 
-# --- websockets --------------------------------------------------------------------------------------------------
+# --- websockets -----------------------------------------------------------------------------------
 
 
 async def test_subscribe_and_depth_update_ids_chain(server: Any) -> None:
     srv, venue = server
     async with aiohttp.ClientSession() as s, s.ws_connect(f"ws://127.0.0.1:{srv.port}/ws") as ws:
-        await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms", "btcusdt@trade"], "id": 7})
+        await ws.send_json(
+            {"method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms", "btcusdt@trade"], "id": 7}
+        )
         assert await ws.receive_json(timeout=2) == {"result": None, "id": 7}
         await ws.receive_json(timeout=2)  # the book as it stood when the stream started
         venue.set_book(BTC, Decimal("60000.1"), Decimal("60000.2"))
@@ -137,5 +181,5 @@ async def test_subscribe_and_depth_update_ids_chain(server: Any) -> None:
     assert second["pu"] == first["u"] and second["U"] == first["u"] + 1
     assert second["b"] == [["60000.0", "1"], ["60000.1", "0"]]
     assert (trade["e"], trade["p"], trade["q"], trade["m"]) == ("trade", "60000.2", "0.5", False)
-    status, snap = await _get(srv, "/fapi/v1/depth", "symbol=BTCUSDT")
+    _, snap = await _get(srv, "/fapi/v1/depth", "symbol=BTCUSDT")
     assert snap["lastUpdateId"] == second["u"]

@@ -1,4 +1,4 @@
-"""The real ccxt binanceusdm client, through our adapter, against the loopback server (MemoryVenue behind it)."""
+"""The real ccxt binanceusdm client, through our adapter, against the loopback server (MemoryVenue behind)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ async def test_batch_create_and_cancel(loopback: Any) -> None:
     results = await ex.create_orders(commands)
     assert [type(r).__name__ for r in results] == ["Order"] * 6 + ["OrderWouldCross"]
     canceled = await ex.cancel_orders(BTC, [f"b-{i}" for i in range(6)])
-    assert [r.status for r in canceled] == [OrderStatus.CANCELED] * 6  # type: ignore[union-attr]
+    assert [r.status for r in canceled] == [OrderStatus.CANCELED] * 6
 
 
 async def test_account_settings(loopback: Any) -> None:

@@ -1,9 +1,8 @@
-"""One contract for every venue adapter: the same assertions, parametrized over the venues in `venue_cases`."""
+"""One contract for every venue adapter: the same assertions, parametrized over `venue_cases.CASES`."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -13,6 +12,13 @@ from opensqt.testing.fixture_transport import push_ws
 from tests.exchanges.contract.venue_cases import CASES, Case
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # ccxt runs on asyncio
+
+
 params = pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 
 
@@ -87,12 +93,12 @@ async def test_order_update_parsing(case: Case) -> None:
         pytest.skip(f"{case.name} reports orders through its live stream (covered by its own tests)")
     async with case.build() as (ex, _):
         await ex.load_markets()
-        resolved = push_ws(ex.client, case.push)  # type: ignore[attr-defined]
+        resolved = push_ws(ex.client, case.push)
         orders = [
             o for result, _ in resolved if isinstance(result, list) for o in result if isinstance(o, dict)
         ]
         assert orders, f"{case.name}: ccxt resolved no orders from the recorded push"
-        updates = ex.order_updates(orders[-1:])  # type: ignore[attr-defined]
+        updates = ex.order_updates(orders[-1:])
         got = updates[0]
         assert case.push_expect is not None
         assert (got.order.client_order_id, got.order.status, got.order.filled) == case.push_expect

@@ -317,7 +317,8 @@ def _fixture_builder(
 
 
 def _push(path: str) -> dict[str, Any]:
-    return json.loads((VENUES / path).read_text())
+    payload: dict[str, Any] = json.loads((VENUES / path).read_text())
+    return payload
 
 
 CASES = [
