@@ -7,8 +7,6 @@ core), as in production; the clients run here.
 
 from __future__ import annotations
 
-import opensqt.api  # noqa: F401, I001  (first: restricts TLS 1.2 ciphers before grpc loads)
-
 import argparse
 import json
 import statistics
@@ -24,6 +22,7 @@ import anyio
 import grpc
 from grpc import aio
 
+import opensqt.api  # noqa: F401  (first: restricts TLS 1.2 ciphers before grpc loads)
 from opensqt.api.client import ApiClient
 from opensqt.api.v1 import grid_pb2, grid_pb2_grpc
 
@@ -38,7 +37,9 @@ async def serve(data_dir: Path, updates: int, subscribers: int) -> None:
     engine.grids["BTCUSDT"] = hub = SlotHub("BTCUSDT", buffer=updates + 10)
     for i in range(40):
         hub.publish([Slot(price=Decimal(27000 + 10 * i))], ts_ms=0)
-    settings = ApiSettings(listen="127.0.0.1:0", data_dir=data_dir, rate_limit_per_key=100_000, rate_burst=100_000)
+    settings = ApiSettings(
+        listen="127.0.0.1:0", data_dir=data_dir, rate_limit_per_key=100_000, rate_burst=100_000
+    )
     server = ApiServer(settings, grid=engine, risk=engine, positions=engine, env={})
     await server.start()
     print(json.dumps({"target": server.target}), flush=True)
@@ -65,7 +66,9 @@ async def bench_unary(client: ApiClient, calls: int) -> list[float]:
     return samples
 
 
-async def bench_fanout(target: str, cert: bytes, key: str, updates: int, subscribers: int) -> tuple[float, int]:
+async def bench_fanout(
+    target: str, cert: bytes, key: str, updates: int, subscribers: int
+) -> tuple[float, int]:
     channels = [aio.secure_channel(target, grpc.ssl_channel_credentials(cert)) for _ in range(2)]
     counts = [0] * subscribers
     times: list[float] = []
@@ -98,9 +101,19 @@ async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(data_dir), "--updates", str(args.updates),
-             "--subscribers", str(args.subscribers), *(["--no-uvloop"] if args.no_uvloop else [])],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(data_dir),
+                "--updates",
+                str(args.updates),
+                "--subscribers",
+                str(args.subscribers),
+                *(["--no-uvloop"] if args.no_uvloop else []),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             assert child.stdout is not None
@@ -110,14 +123,18 @@ async def main_async(args: argparse.Namespace) -> None:
             async with ApiClient(target, key, root_cert=cert) as client:
                 samples = await bench_unary(client, args.calls)
             quantiles = statistics.quantiles(samples, n=100)
-            print(f"unary GetCircuitBreaker over TLS 1.3, {args.calls} calls: p50 {quantiles[49]:.3f} ms, "
-                  f"p99 {quantiles[98]:.3f} ms (target p99 < 2 ms)")
+            print(
+                f"unary GetCircuitBreaker over TLS 1.3, {args.calls} calls: p50 {quantiles[49]:.3f} ms, "
+                f"p99 {quantiles[98]:.3f} ms (target p99 < 2 ms)"
+            )
             cpu0, wall0 = time.process_time(), time.perf_counter()
             rate, delivered = await bench_fanout(target, cert, key, args.updates, args.subscribers)
             client_cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-            print(f"slot stream fan-out: {delivered} messages to {args.subscribers} subscribers, "
-                  f"{rate:,.0f} messages/s delivered (target >= 20,000/s); client process busy "
-                  f"{client_cpu:.0%} of the time")
+            print(
+                f"slot stream fan-out: {delivered} messages to {args.subscribers} subscribers, "
+                f"{rate:,.0f} messages/s delivered (target >= 20,000/s); client process busy "
+                f"{client_cpu:.0%} of the time"
+            )
         finally:
             child.terminate()
             child.wait(10)

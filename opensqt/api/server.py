@@ -20,9 +20,9 @@ from opensqt.api.auth import KeySetup, load_keys
 from opensqt.api.guard import Auditor, AuditSink, Guard
 from opensqt.api.ports import GridPort, PositionPort, RiskPort
 from opensqt.api.ratelimit import KeyRateLimiter
-from opensqt.api.services import GridServicer, PositionServicer, RiskServicer
+from opensqt.api.services import GridServicer, PositionServicer, RiskServicer, add_grid_servicer
 from opensqt.api.tls import TlsMaterial, TlsPolicyError, load_or_create, probe_tls12
-from opensqt.api.v1 import grid_pb2, grid_pb2_grpc, position_pb2, position_pb2_grpc, risk_pb2, risk_pb2_grpc
+from opensqt.api.v1 import grid_pb2, position_pb2, position_pb2_grpc, risk_pb2, risk_pb2_grpc
 from opensqt.clock import Clock
 
 DEFAULT_LISTEN = "127.0.0.1:50052"
@@ -121,7 +121,7 @@ class ApiServer:
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
         )
         grid, risk, positions = self._ports
-        grid_pb2_grpc.add_GridServiceServicer_to_server(GridServicer(grid), server)  # type: ignore[no-untyped-call]
+        add_grid_servicer(GridServicer(grid), server)
         risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskServicer(risk, guard, auditor), server)  # type: ignore[no-untyped-call]
         position_pb2_grpc.add_PositionServiceServicer_to_server(PositionServicer(positions), server)  # type: ignore[no-untyped-call]
         names = SERVICE_NAMES + (self._extra(server) if self._extra else ())

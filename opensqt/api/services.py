@@ -158,8 +158,8 @@ def page_arg(page: common_pb2.PageRequest) -> PageQuery:
 class GridServicer(grid_pb2_grpc.GridServiceServicer):
     def __init__(self, port: GridPort) -> None:
         self._port = port
-        # Every subscriber gets the same update objects; convert each once, not once per subscriber.
-        self._cache: OrderedDict[tuple[str, str, int, bool], grid_pb2.SlotUpdate] = OrderedDict()
+        # Every subscriber gets the same update objects: convert and serialize each once, not per subscriber.
+        self._cache: OrderedDict[tuple[str, str, int, bool], bytes] = OrderedDict()
 
     @unary
     async def GetSlots(self, request: grid_pb2.GetSlotsRequest, context: Ctx) -> grid_pb2.SlotSnapshot:
@@ -178,15 +178,44 @@ class GridServicer(grid_pb2_grpc.GridServiceServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         await _pump(context, lambda: self._port.subscribe_slots(symbol), self._update_pb)
 
-    def _update_pb(self, update: SlotUpdate) -> grid_pb2.SlotUpdate:
+    def _update_pb(self, update: SlotUpdate) -> bytes:
         key = (update.symbol, update.epoch, update.version, update.snapshot)
         message = self._cache.get(key)
         if message is None:
-            message = convert.slot_update_to_pb(update)
+            message = convert.slot_update_to_pb(update).SerializeToString()
             self._cache[key] = message
             if len(self._cache) > 1024:
                 self._cache.popitem(last=False)
         return message
+
+
+def _bytes_or_message(message: Any) -> bytes:
+    return message if isinstance(message, bytes) else message.SerializeToString()
+
+
+def add_grid_servicer(servicer: GridServicer, server: aio.Server) -> None:
+    """Like the generated add_GridServiceServicer_to_server, but SubscribeSlots may write pre-serialized
+    bytes (the fan-out cache)."""
+    handlers = {
+        "GetSlots": grpc.unary_unary_rpc_method_handler(
+            servicer.GetSlots,
+            request_deserializer=grid_pb2.GetSlotsRequest.FromString,
+            response_serializer=grid_pb2.SlotSnapshot.SerializeToString,
+        ),
+        "GetEngineStatus": grpc.unary_unary_rpc_method_handler(
+            servicer.GetEngineStatus,
+            request_deserializer=grid_pb2.GetEngineStatusRequest.FromString,
+            response_serializer=grid_pb2.EngineStatus.SerializeToString,
+        ),
+        "SubscribeSlots": grpc.unary_stream_rpc_method_handler(
+            servicer.SubscribeSlots,
+            request_deserializer=grid_pb2.SubscribeSlotsRequest.FromString,
+            response_serializer=_bytes_or_message,
+        ),
+    }
+    name = grid_pb2.DESCRIPTOR.services_by_name["GridService"].full_name
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)
 
 
 class RiskServicer(risk_pb2_grpc.RiskServiceServicer):
