@@ -7,6 +7,10 @@ core), as in production; the clients run here.
 
 from __future__ import annotations
 
+# First: importing opensqt.api restricts gRPC's TLS 1.2 ciphers, which only works before grpc loads.
+import opensqt.api  # noqa: F401
+
+# isort: split
 import argparse
 import json
 import statistics
@@ -22,7 +26,6 @@ import anyio
 import grpc
 from grpc import aio
 
-import opensqt.api  # noqa: F401  (first: restricts TLS 1.2 ciphers before grpc loads)
 from opensqt.api.client import ApiClient
 from opensqt.api.v1 import grid_pb2, grid_pb2_grpc
 
