@@ -1,5 +1,5 @@
-"""Market data for replay and backtests: loaders (Binance capture, OHLCV/kline CSV, trade tapes) and the seeded
-synthetic generator, all producing the columnar, integer-tick `MarketData` table.
+"""Market data for replay and backtests: loaders (Binance capture, OHLCV/kline CSV, trade tapes) and
+the seeded synthetic generator, all producing the columnar, integer-tick `MarketData` table.
 
 Public API: `MarketData`, `EventKind`, `Scale`, `DataError`, `LineError`, `merge`, `concat`,
 `load_binance_capture`, `load_ohlcv_csv`, `load_binance_klines_csv`, `load_trades`, `bar_path`,

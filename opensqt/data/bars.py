@@ -101,8 +101,10 @@ class _BarReader:
         rows = self.rows
         for k in range(1, len(rows)):
             if rows[k][0] <= rows[k - 1][0]:
-                raise DataError(f"{self.path.name}: bars are not in increasing time order near row {k + 1}",
-                                field="timestamp")
+                raise DataError(
+                    f"{self.path.name}: bars are not in increasing time order near row {k + 1}",
+                    field="timestamp",
+                )
         if bar_ms is None:
             bar_ms = rows[1][0] - rows[0][0] if len(rows) > 1 else 60_000
         cols = ColumnBuilder()
@@ -120,16 +122,23 @@ def _open(path: Path) -> list[str]:
         raise DataError(f"{path}: not a text CSV file ({exc.reason})", field="file") from None
 
 
-def load_ohlcv_csv(path: str | Path, instrument: Instrument, *, volume_in_quote: bool = False,
-                   bar_ms: int | None = None, strict: bool = True) -> MarketData:
+def load_ohlcv_csv(
+    path: str | Path,
+    instrument: Instrument,
+    *,
+    volume_in_quote: bool = False,
+    bar_ms: int | None = None,
+    strict: bool = True,
+) -> MarketData:
     """A `timestamp,open,high,low,close,volume` CSV (time ISO or epoch s/ms/us). `volume_in_quote` converts a
     quote-currency volume (the FTX bars' USD) to base at the close. `bar_ms` defaults to the first gap."""
     path = Path(path)
     lines = _open(path)
     reader = _BarReader(path, instrument, strict, volume_in_quote)
     if not lines or [h.strip().lower() for h in lines[0].split(",")] != _EXPECTED_OHLCV:
-        raise DataError(f"{path.name}: line 1: field header: expected {','.join(_EXPECTED_OHLCV)}", line=1,
-                        field="header")
+        raise DataError(
+            f"{path.name}: line 1: field header: expected {','.join(_EXPECTED_OHLCV)}", line=1, field="header"
+        )
     for n, values in enumerate(csv.reader(lines[1:]), 2):
         if not values:
             continue

@@ -9,7 +9,7 @@ import gc
 import gzip
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -57,13 +57,13 @@ def _load(path: Path, instrument: Instrument, strict: bool) -> MarketData:
     add = cols.add
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
-            for lineno, raw in enumerate(fh, 1):  # noqa: B007 - lineno is used after the loop for truncation
+            for lineno, raw in enumerate(fh, 1):
                 try:
                     space = raw.find(b" ")
                     if space < 0:
                         raise _Bad("line", "expected '<receive_ns> <json>'")
                     try:
-                        msg = loads(raw[space + 1:])
+                        msg = loads(raw[space + 1 :])
                     except orjson.JSONDecodeError as exc:
                         raise _Bad("json", f"malformed or truncated JSON ({exc})") from None
                     if not isinstance(msg, dict):
@@ -80,15 +80,28 @@ def _load(path: Path, instrument: Instrument, strict: bool) -> MarketData:
                     if data.get("s") != want:
                         raise _Bad("data.s", f"expected symbol {want}, got {data.get('s')!r}")
                     if stream.endswith("@bookTicker"):
-                        add(_int(data, "T", "data.T"), BOOK, _p(ticks, data, "b"), _p(lots, data, "B"),
-                            _p(ticks, data, "a"), _p(lots, data, "A"))
+                        add(
+                            _int(data, "T", "data.T"),
+                            BOOK,
+                            _p(ticks, data, "b"),
+                            _p(lots, data, "B"),
+                            _p(ticks, data, "a"),
+                            _p(lots, data, "A"),
+                        )
                     elif stream.endswith("@trade") or stream.endswith("@aggTrade"):
                         maker = data.get("m")
                         if not isinstance(maker, bool):
                             raise _Bad("data.m", f"expected true/false, got {maker!r}")
                         # `m` true: the buyer was the maker, so the aggressor sold.
-                        add(_int(data, "T", "data.T"), TRADE, _p(ticks, data, "p"), _p(lots, data, "q"),
-                            0, 0, -1 if maker else 1)
+                        add(
+                            _int(data, "T", "data.T"),
+                            TRADE,
+                            _p(ticks, data, "p"),
+                            _p(lots, data, "q"),
+                            0,
+                            0,
+                            -1 if maker else 1,
+                        )
                     elif "@depth" in stream:
                         _add_levels(cols, DEPTH, _int(data, "T", "data.T"), data, "b", "a", ticks, lots)
                     else:
@@ -128,8 +141,16 @@ def _p(conv: Any, data: dict[str, Any], key: str) -> int:
     return out
 
 
-def _add_levels(cols: ColumnBuilder, kind: int, ts: int, obj: dict[str, Any], bids_key: str, asks_key: str,
-                ticks: Any, lots: Any) -> None:
+def _add_levels(
+    cols: ColumnBuilder,
+    kind: int,
+    ts: int,
+    obj: dict[str, Any],
+    bids_key: str,
+    asks_key: str,
+    ticks: Any,
+    lots: Any,
+) -> None:
     start = len(cols.level_px)
     px, qty, side = cols.level_px, cols.level_qty, cols.level_side
     for key, sign in ((bids_key, 1), (asks_key, -1)):
@@ -146,16 +167,18 @@ def _add_levels(cols: ColumnBuilder, kind: int, ts: int, obj: dict[str, Any], bi
         except (ValueError, TypeError):
             del px[start:], qty[start:], side[start:]
             bad = next((i for i, lv in enumerate(levels) if not _level_ok(lv, ticks, lots)), 0)
-            raise _Bad(f"{key}[{bad}]", f"expected [price, quantity] decimal strings, got {levels[bad]!r}") from None
+            raise _Bad(
+                f"{key}[{bad}]", f"expected [price, quantity] decimal strings, got {levels[bad]!r}"
+            ) from None
         side.extend([sign] * len(prices))
     cols.add(ts, kind, start, len(px))
 
 
 def _level_ok(level: object, ticks: Any, lots: Any) -> bool:
     try:
-        p, q = level  # type: ignore[misc]
-        ticks(p)
-        lots(q)
+        price, size = cast("tuple[str, str]", level)
+        ticks(price)
+        lots(size)
     except (ValueError, TypeError):
         return False
     return True

@@ -210,7 +210,9 @@ class MarketData:
         n = len(self.ts)
         for name in ("kind", "sym", "px", "qty", "px2", "qty2", "side"):
             if len(getattr(self, name)) != n:
-                raise ValueError(f"market data: column {name} has {len(getattr(self, name))} rows, expected {n}")
+                raise ValueError(
+                    f"market data: column {name} has {len(getattr(self, name))} rows, expected {n}"
+                )
         if len(self.symbols) != len(self.scales):
             raise ValueError("market data: symbols and scales must have the same length")
         if n and np.any(np.diff(self.ts) < 0):
@@ -227,7 +229,9 @@ class MarketData:
         try:
             return self.scales[self.symbols.index(symbol)]
         except ValueError:
-            raise KeyError(f"symbol: {symbol!r} is not in this market data ({', '.join(self.symbols)})") from None
+            raise KeyError(
+                f"symbol: {symbol!r} is not in this market data ({', '.join(self.symbols)})"
+            ) from None
 
     def counts(self) -> dict[str, int]:
         """Rows per kind name, for reports."""
@@ -237,9 +241,21 @@ class MarketData:
     def slice(self, start: int, stop: int) -> MarketData:
         """Rows [start, stop) (level arrays are shared, so DEPTH rows keep pointing at the right levels)."""
         return MarketData(
-            self.symbols, self.scales, self.ts[start:stop], self.kind[start:stop], self.sym[start:stop],
-            self.px[start:stop], self.qty[start:stop], self.px2[start:stop], self.qty2[start:stop],
-            self.side[start:stop], self.level_px, self.level_qty, self.level_side, (), self.source,
+            self.symbols,
+            self.scales,
+            self.ts[start:stop],
+            self.kind[start:stop],
+            self.sym[start:stop],
+            self.px[start:stop],
+            self.qty[start:stop],
+            self.px2[start:stop],
+            self.qty2[start:stop],
+            self.side[start:stop],
+            self.level_px,
+            self.level_qty,
+            self.level_side,
+            (),
+            self.source,
         )
 
     def shifted(self, ms: int) -> MarketData:
@@ -248,12 +264,25 @@ class MarketData:
         funding = (self.kind == EventKind.FUNDING) & (qty > 0)
         qty[funding] += ms
         return MarketData(
-            self.symbols, self.scales, self.ts + ms, self.kind, self.sym, self.px, qty, self.px2, self.qty2,
-            self.side, self.level_px, self.level_qty, self.level_side, self.errors, self.source,
+            self.symbols,
+            self.scales,
+            self.ts + ms,
+            self.kind,
+            self.sym,
+            self.px,
+            qty,
+            self.px2,
+            self.qty2,
+            self.side,
+            self.level_px,
+            self.level_qty,
+            self.level_side,
+            self.errors,
+            self.source,
         )
 
     def repeat(self, times: int, gap_ms: int = 1) -> MarketData:
-        """The events `times` over back to back in time (benchmarks need >= 1M events from a short capture)."""
+        """The events `times` over, back to back (benchmarks need >= 1M events from a short capture)."""
         if times < 1:
             raise ValueError(f"times: expected >= 1, got {times}")
         if not len(self):
@@ -276,11 +305,21 @@ def concat(parts: list[MarketData]) -> MarketData:
     else:
         return merge(parts)
     return MarketData(
-        first.symbols, first.scales, np.concatenate([p.ts for p in parts]),
-        np.concatenate([p.kind for p in parts]), np.concatenate([p.sym for p in parts]), px, qty,
-        np.concatenate([p.px2 for p in parts]), np.concatenate([p.qty2 for p in parts]),
-        np.concatenate([p.side for p in parts]), level_px, level_qty, level_side,
-        tuple(e for p in parts for e in p.errors), first.source,
+        first.symbols,
+        first.scales,
+        np.concatenate([p.ts for p in parts]),
+        np.concatenate([p.kind for p in parts]),
+        np.concatenate([p.sym for p in parts]),
+        px,
+        qty,
+        np.concatenate([p.px2 for p in parts]),
+        np.concatenate([p.qty2 for p in parts]),
+        np.concatenate([p.side for p in parts]),
+        level_px,
+        level_qty,
+        level_side,
+        tuple(e for p in parts for e in p.errors),
+        first.source,
     )
 
 
@@ -308,14 +347,21 @@ def merge(parts: list[MarketData]) -> MarketData:
     ts = np.concatenate([p.ts for p in parts])
     order = np.argsort(ts, kind="stable")
     return MarketData(
-        tuple(symbols), tuple(scales), ts[order],
-        np.concatenate([p.kind for p in parts])[order], np.concatenate(sym_parts)[order],
-        np.concatenate(px_parts)[order], np.concatenate(qty_parts)[order],
-        np.concatenate([p.px2 for p in parts])[order], np.concatenate([p.qty2 for p in parts])[order],
+        tuple(symbols),
+        tuple(scales),
+        ts[order],
+        np.concatenate([p.kind for p in parts])[order],
+        np.concatenate(sym_parts)[order],
+        np.concatenate(px_parts)[order],
+        np.concatenate(qty_parts)[order],
+        np.concatenate([p.px2 for p in parts])[order],
+        np.concatenate([p.qty2 for p in parts])[order],
         np.concatenate([p.side for p in parts])[order],
-        np.concatenate([p.level_px for p in parts]), np.concatenate([p.level_qty for p in parts]),
+        np.concatenate([p.level_px for p in parts]),
+        np.concatenate([p.level_qty for p in parts]),
         np.concatenate([p.level_side for p in parts]),
-        tuple(e for p in parts for e in p.errors), "+".join(p.source for p in parts if p.source),
+        tuple(e for p in parts for e in p.errors),
+        "+".join(p.source for p in parts if p.source),
     )
 
 
@@ -335,8 +381,9 @@ class ColumnBuilder:
         self.level_qty: list[int] = []
         self.level_side: list[int] = []
 
-    def add(self, ts: int, kind: int, px: int, qty: int, px2: int = 0, qty2: int = 0, side: int = 0,
-            sym: int = 0) -> None:
+    def add(
+        self, ts: int, kind: int, px: int, qty: int, px2: int = 0, qty2: int = 0, side: int = 0, sym: int = 0
+    ) -> None:
         self.ts.append(ts)
         self.kind.append(kind)
         self.sym.append(sym)
@@ -346,16 +393,32 @@ class ColumnBuilder:
         self.qty2.append(qty2)
         self.side.append(side)
 
-    def build(self, symbols: tuple[str, ...], scales: tuple[Scale, ...], errors: tuple[LineError, ...],
-              source: str, monotonic: bool = True) -> MarketData:
+    def build(
+        self,
+        symbols: tuple[str, ...],
+        scales: tuple[Scale, ...],
+        errors: tuple[LineError, ...],
+        source: str,
+        monotonic: bool = True,
+    ) -> MarketData:
         ts = np.array(self.ts, dtype=np.int64)
         if monotonic and len(ts):
             # Streams interleave with small venue-time inversions; replay time never goes backwards.
             ts = np.maximum.accumulate(ts)
         return MarketData(
-            symbols, scales, ts, np.array(self.kind, np.int8), np.array(self.sym, np.int16),
-            np.array(self.px, np.int64), np.array(self.qty, np.int64), np.array(self.px2, np.int64),
-            np.array(self.qty2, np.int64), np.array(self.side, np.int8),
-            np.array(self.level_px, np.int64), np.array(self.level_qty, np.int64),
-            np.array(self.level_side, np.int8), errors, source,
+            symbols,
+            scales,
+            ts,
+            np.array(self.kind, np.int8),
+            np.array(self.sym, np.int16),
+            np.array(self.px, np.int64),
+            np.array(self.qty, np.int64),
+            np.array(self.px2, np.int64),
+            np.array(self.qty2, np.int64),
+            np.array(self.side, np.int8),
+            np.array(self.level_px, np.int64),
+            np.array(self.level_qty, np.int64),
+            np.array(self.level_side, np.int8),
+            errors,
+            source,
         )

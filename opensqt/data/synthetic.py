@@ -34,7 +34,9 @@ class Regime:
         if self.duration_ms <= 0:
             raise ValueError(f"regime {self.kind}: duration_ms must be > 0, got {self.duration_ms}")
         if self.volume <= 0 or self.vol_per_min < 0 or self.spread_ticks < 1:
-            raise ValueError(f"regime {self.kind}: volume > 0, vol_per_min >= 0 and spread_ticks >= 1 expected")
+            raise ValueError(
+                f"regime {self.kind}: volume > 0, vol_per_min >= 0 and spread_ticks >= 1 expected"
+            )
 
 
 def range_bound(minutes: float = 10) -> Regime:
@@ -47,7 +49,9 @@ def trend(minutes: float = 10, drift_per_min: float = 0.0006) -> Regime:
 
 def crash(minutes: float = 3, drift_per_min: float = -0.012) -> Regime:
     """A fast fall with a volume spike (x8) and a wider spread: what the risk monitor must catch."""
-    return Regime("crash", int(minutes * 60_000), drift_per_min, 0.003, 8.0, spread_ticks=3, funding_rate=-0.0005)
+    return Regime(
+        "crash", int(minutes * 60_000), drift_per_min, 0.003, 8.0, spread_ticks=3, funding_rate=-0.0005
+    )
 
 
 def recovery(minutes: float = 7, drift_per_min: float = 0.004) -> Regime:
@@ -57,8 +61,13 @@ def recovery(minutes: float = 7, drift_per_min: float = 0.004) -> Regime:
 #: What `market_maker` runs on with no arguments: 30 minutes of range, trend, crash, recovery.
 DEFAULT_REGIMES: tuple[Regime, ...] = (range_bound(), trend(), crash(), recovery())
 
-_DEFAULT_PRICES = {"BTC": Decimal("60000"), "ETH": Decimal("3000"), "SOL": Decimal("150"),
-                   "XRP": Decimal("0.6"), "DOGE": Decimal("0.12")}
+_DEFAULT_PRICES = {
+    "BTC": Decimal("60000"),
+    "ETH": Decimal("3000"),
+    "SOL": Decimal("150"),
+    "XRP": Decimal("0.6"),
+    "DOGE": Decimal("0.12"),
+}
 
 
 class SyntheticMarket:
@@ -110,7 +119,7 @@ class SyntheticMarket:
         return merge(parts) if len(parts) > 1 else parts[0]
 
     def chunks(self, start_ms: int) -> Iterator[MarketData]:
-        """Endless passes over the regimes, back to back, each continuing from the last prices (paper mode)."""
+        """Endless passes over the regimes, back to back, continuing from the last prices (paper mode)."""
         cycle = 0
         while True:
             yield self.generate(start_ms + cycle * self.duration_ms, cycle)
@@ -165,22 +174,45 @@ class SyntheticMarket:
         order = np.argsort(np.concatenate([ts, ts[trade], f_ts]), kind="stable")
         cols = [
             np.concatenate([ts, ts[trade], f_ts]),
-            np.concatenate([np.full(n, EventKind.BOOK, np.int8), np.full(nt, EventKind.TRADE, np.int8),
-                            np.full(nf, EventKind.FUNDING, np.int8)]),
+            np.concatenate(
+                [
+                    np.full(n, EventKind.BOOK, np.int8),
+                    np.full(nt, EventKind.TRADE, np.int8),
+                    np.full(nf, EventKind.FUNDING, np.int8),
+                ]
+            ),
             np.zeros(n + nt + nf, np.int16),
             np.concatenate([bid, t_px[trade], f_rate]),
             np.concatenate([base[0], t_qty[trade], f_next]),
             np.concatenate([ask, np.zeros(nt, np.int64), bid[f_idx]]),
-            np.concatenate([base[1], np.zeros(nt, np.int64), np.full(nf, self.funding_interval_ms, np.int64)]),
+            np.concatenate(
+                [base[1], np.zeros(nt, np.int64), np.full(nf, self.funding_interval_ms, np.int64)]
+            ),
             np.concatenate([np.zeros(n, np.int8), side[trade], np.zeros(nf, np.int8)]),
         ]
         c = [col[order] for col in cols]
-        return MarketData((inst.symbol,), (scale,), c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-                          source=f"synthetic(seed={self.seed})")
+        return MarketData(
+            (inst.symbol,),
+            (scale,),
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7],
+            source=f"synthetic(seed={self.seed})",
+        )
 
 
-def generate(instruments: Sequence[Instrument], seed: int = 0, passes: int = 1,
-             start_ms: int = 1_700_000_000_000, **kwargs: object) -> MarketData:
+def generate(
+    instruments: Sequence[Instrument],
+    seed: int = 0,
+    passes: int = 1,
+    start_ms: int = 1_700_000_000_000,
+    **kwargs: object,
+) -> MarketData:
     """Convenience: `passes` back-to-back passes of a `SyntheticMarket` as one table."""
     market = SyntheticMarket(instruments, seed=seed, **kwargs)  # type: ignore[arg-type]
     chunks = market.chunks(start_ms)

@@ -31,8 +31,10 @@ def _rows_parquet(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     header = [n.lower() for n in table.column_names]
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
     # Floats become their shortest repr (the digits that were written), never a binary expansion.
-    rows = [(n, ["" if v is None else str(v) for v in values])
-            for n, values in enumerate(zip(*columns, strict=True), 1)]
+    rows = [
+        (n, ["" if v is None else str(v) for v in values])
+        for n, values in enumerate(zip(*columns, strict=True), 1)
+    ]
     return header, rows
 
 
@@ -43,8 +45,11 @@ def load_trades(path: str | Path, instrument: Instrument, *, strict: bool = True
     header, rows = _rows_parquet(path) if path.suffix == ".parquet" else _rows_csv(path)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise DataError(f"{path.name}: line 1: field header: missing column(s) {', '.join(missing)}", line=1,
-                        field="header")
+        raise DataError(
+            f"{path.name}: line 1: field header: missing column(s) {', '.join(missing)}",
+            line=1,
+            field="header",
+        )
     idx = [header.index(c) for c in COLUMNS]
     scale = Scale(instrument.tick_size, instrument.lot_size)
     parser = Parser(scale)

@@ -27,9 +27,12 @@ from tests.conftest import SHARED_DATA
 
 CAPTURE = SHARED_DATA / "binance-usdm" / "btcusdt_20240808.gz"
 BARS = SHARED_DATA / "bars" / "btc-perp-20211231-20220201_1m.csv"
-TRADE = '{"stream":"btcusdt@trade","data":{"e":"trade","E":2,"T":2,"s":"BTCUSDT","t":1,"p":"61800.30","q":"0.006","m":false}}'
-BOOK = ('{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"61800.20","B":"2.507",'
-        '"a":"61800.30","A":"2.510","T":1,"E":1}}')
+TRADE = ('{"stream":"btcusdt@trade","data":{"e":"trade","E":2,"T":2,"s":"BTCUSDT","t":1,"p":"61800.30",'
+         '"q":"0.006","m":false}}')
+BOOK = (
+    '{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"61800.20","B":"2.507",'
+    '"a":"61800.30","A":"2.510","T":1,"E":1}}'
+)
 
 
 def write_gz(path: Path, lines: list[str]) -> Path:
@@ -47,10 +50,18 @@ def test_capture_loads_every_line_exactly_and_fast() -> None:
     assert elapsed < 2.0  # < 1 s on an idle machine (bench/bench_sim.py measures it)
     first_trade = int(np.flatnonzero(data.kind == EventKind.TRADE)[0])
     assert (data.ts[first_trade], data.px[first_trade], data.qty[first_trade], data.side[first_trade]) == (
-        1723161256322, 618003, 6, 1)
+        1723161256322,
+        618003,
+        6,
+        1,
+    )
     book = int(np.flatnonzero(data.kind == EventKind.BOOK)[0])
     assert [int(x) for x in (data.px[book], data.qty[book], data.px2[book], data.qty2[book])] == [
-        618002, 2507, 618003, 2510]
+        618002,
+        2507,
+        618003,
+        2510,
+    ]
     assert np.all(np.diff(data.ts) >= 0)
 
 
@@ -60,7 +71,7 @@ def test_malformed_lines_name_line_and_field(tmp_path: Path) -> None:
         ([BOOK, TRADE[:40]], 2, "json"),
         ([BOOK, bad_price], 2, "data.p"),
         ([TRADE.replace('"BTCUSDT"', '"ETHUSDT"')], 1, "data.s"),
-        ([BOOK, BOOK.replace('"2.507"', '2.507')], 2, "data.B"),
+        ([BOOK, BOOK.replace('"2.507"', "2.507")], 2, "data.B"),
         ([TRADE.replace('"m":false', '"m":"no"')], 1, "data.m"),
     ]
     for lines, line, field in cases:
@@ -68,7 +79,9 @@ def test_malformed_lines_name_line_and_field(tmp_path: Path) -> None:
         with pytest.raises(DataError, match=rf"line {line}: field {field}") as info:
             load_binance_capture(path, BTC_USDT_PERP)
         assert (info.value.line, info.value.field) == (line, field)
-    lenient = load_binance_capture(write_gz(tmp_path / "d.gz", [BOOK, bad_price, TRADE]), BTC_USDT_PERP, strict=False)
+    lenient = load_binance_capture(
+        write_gz(tmp_path / "d.gz", [BOOK, bad_price, TRADE]), BTC_USDT_PERP, strict=False
+    )
     assert (len(lenient), [e.line for e in lenient.errors]) == (2, [2])
 
 
@@ -83,13 +96,23 @@ def test_truncated_gzip_is_reported_with_the_line_reached(tmp_path: Path) -> Non
 
 def test_ohlcv_bars_replay_along_the_documented_intrabar_path(tmp_path: Path) -> None:
     csv = tmp_path / "bars.csv"
-    csv.write_text("timestamp,open,high,low,close,volume\n"
-                   "2022-01-01 00:00:00,100.0,110.0,95.0,105.0,1.002\n"
-                   "2022-01-01 00:01:00,105.0,106.0,90.0,91.0,0.004\n")
+    csv.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2022-01-01 00:00:00,100.0,110.0,95.0,105.0,1.002\n"
+        "2022-01-01 00:01:00,105.0,106.0,90.0,91.0,0.004\n"
+    )
     data = load_ohlcv_csv(csv, BTC_USDT_PERP)
     t0 = 1640995200000
-    assert data.ts.tolist() == [t0, t0 + 20000, t0 + 40000, t0 + 59999,
-                                t0 + 60000, t0 + 80000, t0 + 100000, t0 + 119999]
+    assert data.ts.tolist() == [
+        t0,
+        t0 + 20000,
+        t0 + 40000,
+        t0 + 59999,
+        t0 + 60000,
+        t0 + 80000,
+        t0 + 100000,
+        t0 + 119999,
+    ]
     assert data.px.tolist() == [1000, 950, 1100, 1050, 1050, 1060, 900, 910]  # O L H C up, O H L C down
     assert data.qty.tolist() == [250, 250, 250, 252, 1, 1, 1, 1]
     assert data.side.tolist() == [1, -1, 1, -1, -1, 1, -1, 1]
@@ -107,8 +130,10 @@ def test_real_bar_file_loads_with_a_fitting_tick_and_names_off_tick_lines() -> N
 
 def test_binance_kline_csv_and_trade_tapes(tmp_path: Path) -> None:
     klines = tmp_path / "k.csv"
-    klines.write_text("1700000000000,100.0,101.0,99.0,100.5,2.000,1700000059999,200,10,1,100,0\n"
-                      "1700000060000000,100.5,100.5,98.0,99.0,1.000,1700000119999999,99,5,0.5,50,0\n")
+    klines.write_text(
+        "1700000000000,100.0,101.0,99.0,100.5,2.000,1700000059999,200,10,1,100,0\n"
+        "1700000060000000,100.5,100.5,98.0,99.0,1.000,1700000119999999,99,5,0.5,50,0\n"
+    )
     data = load_binance_klines_csv(klines, BTC_USDT_PERP)
     assert data.px.tolist() == [1000, 990, 1010, 1005, 1005, 1005, 980, 990]
     assert data.ts[4] == 1700000060000
@@ -121,15 +146,18 @@ def test_binance_kline_csv_and_trade_tapes(tmp_path: Path) -> None:
     import pandas as pd
 
     parquet = tmp_path / "t.parquet"
-    pd.DataFrame({"timestamp": [1, 2], "price": ["100.1", "100.2"], "quantity": [0.5, 0.25],
-                  "side": ["buy", "sell"]}).to_parquet(parquet)
+    pd.DataFrame(
+        {"timestamp": [1, 2], "price": ["100.1", "100.2"], "quantity": [0.5, 0.25], "side": ["buy", "sell"]}
+    ).to_parquet(parquet)
     assert load_trades(parquet, BTC_USDT_PERP).px.tolist() == [1001, 1002]
 
 
 def test_synthetic_market_is_seeded_and_crashes_with_a_volume_spike() -> None:
     market = SyntheticMarket([BTC_USDT_PERP, ETH_USDT_PERP], seed=5)
     a, b = market.generate(), SyntheticMarket([BTC_USDT_PERP, ETH_USDT_PERP], seed=5).generate()
-    assert all(np.array_equal(getattr(a, c), getattr(b, c)) for c in ("ts", "kind", "sym", "px", "qty", "px2"))
+    assert all(
+        np.array_equal(getattr(a, c), getattr(b, c)) for c in ("ts", "kind", "sym", "px", "qty", "px2")
+    )
     assert a.symbols == ("BTC/USDT:USDT", "ETH/USDT:USDT")
     assert set(a.counts()) == {"trade", "book", "funding"}
     start = int(a.ts[0])

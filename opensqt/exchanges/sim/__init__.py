@@ -22,9 +22,10 @@ from opensqt.exchanges.sim.instruments import (
     SOL_USDT_PERP,
     XRP_USDT_PERP,
 )
+from opensqt.exchanges.sim.orders import Liquidated, VenueEvent
 from opensqt.exchanges.sim.player import MarketPlayer, run_paper
 from opensqt.exchanges.sim.streams import parse_timeframe
-from opensqt.exchanges.sim.venue import Liquidated, SimVenue, VenueEvent
+from opensqt.exchanges.sim.venue import SimVenue
 
 __all__ = [
     "BTC_USDT_PERP",

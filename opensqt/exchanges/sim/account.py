@@ -33,10 +33,17 @@ class PositionState:
 
 
 class Account:
-    """Balances and positions of one simulated account (perp wallet in the settle asset, spot assets beside)."""
+    """Balances and positions of one simulated account (perp wallet in the settle asset, spot beside)."""
 
-    def __init__(self, balances: Mapping[str, Decimal], *, maintenance_margin_rate: Decimal,
-                 default_leverage: int, use_margin: bool, margin_leverage: int) -> None:
+    def __init__(
+        self,
+        balances: Mapping[str, Decimal],
+        *,
+        maintenance_margin_rate: Decimal,
+        default_leverage: int,
+        use_margin: bool,
+        margin_leverage: int,
+    ) -> None:
         self.wallet: dict[str, Decimal] = {a: Decimal(v) for a, v in balances.items()}
         self.initial: dict[str, Decimal] = dict(self.wallet)
         self.positions: dict[str, PositionState] = {}
@@ -103,12 +110,14 @@ class Account:
         return self.wallet.get(settle, ZERO) + upnl
 
     def position_margin(self, marks: Mapping[str, Decimal]) -> Decimal:
-        return sum((abs(p.size) * marks[s] / p.leverage for s, p in self.positions.items() if p.size and s in marks),
-                   ZERO)
+        return sum(
+            (abs(p.size) * marks[s] / p.leverage for s, p in self.positions.items() if p.size and s in marks),
+            ZERO,
+        )
 
     @staticmethod
     def opening_qty(position: Decimal, sign: int, qty: Decimal) -> Decimal:
-        """The part of an order that would grow the position (orders against it need no margin up to its size)."""
+        """The part of an order that would grow the position (orders against it need no margin up to it)."""
         if position == 0 or (position > 0) == (sign > 0):
             return qty
         return max(ZERO, qty - abs(position))
@@ -129,8 +138,10 @@ class Account:
         pos = self.positions.get(inst.symbol)
         if pos is None or pos.size == 0:
             return None
-        others = sum((p.unrealized(marks[s]) for s, p in self.positions.items()
-                      if s != inst.symbol and s in marks), ZERO)
+        others = sum(
+            (p.unrealized(marks[s]) for s, p in self.positions.items() if s != inst.symbol and s in marks),
+            ZERO,
+        )
         wb = self.wallet.get(inst.settle, ZERO) + others
         q = abs(pos.size)
         if pos.size > 0:

@@ -18,8 +18,9 @@ from opensqt.data.market_data import FUNDING_SCALE, EventKind
 from opensqt.exchanges.base import CAPABILITIES
 from opensqt.exchanges.errors import InvalidOrder, NetworkError, RateLimited
 from opensqt.exchanges.sim.faults import FaultPlan
+from opensqt.exchanges.sim.orders import VenueEvent
 from opensqt.exchanges.sim.streams import KlineBuilder, Subscription, parse_timeframe
-from opensqt.exchanges.sim.venue import SimVenue, VenueEvent
+from opensqt.exchanges.sim.venue import SimVenue
 from opensqt.model import (
     Balance,
     BalanceUpdated,
@@ -56,17 +57,27 @@ class RequestWeightLimit:
             self._window, self._used = window, 0
         if self._used + weight > self.limit:
             retry = ((window + 1) * self.window_ms - now_ms) / 1000
-            raise RateLimited(f"request weight {self._used + weight} exceeds {self.limit} per "
-                              f"{self.window_ms // 1000}s", venue=venue, code="-1003", retry_after=retry)
+            raise RateLimited(
+                f"request weight {self._used + weight} exceeds {self.limit} per {self.window_ms // 1000}s",
+                venue=venue,
+                code="-1003",
+                retry_after=retry,
+            )
         self._used += weight
 
 
 class SimExchange:
     """One account on the simulated venue, behind the `Exchange` protocol."""
 
-    def __init__(self, venue: SimVenue, *, faults: FaultPlan | None = None,
-                 rate_limit: RequestWeightLimit | None = None, queue_size: int = 1_000,
-                 order_queue_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        venue: SimVenue,
+        *,
+        faults: FaultPlan | None = None,
+        rate_limit: RequestWeightLimit | None = None,
+        queue_size: int = 1_000,
+        order_queue_size: int = 10_000,
+    ) -> None:
         self.venue = venue
         self.name = venue.name
         self.has: Mapping[str, bool] = {c: True for c in CAPABILITIES}
@@ -98,8 +109,13 @@ class SimExchange:
             raise decision.after
         return result
 
-    def _sub(self, key: tuple[Hashable, ...], *, lossless: bool = False,
-             conflate: Callable[[Any], Hashable] | None = None) -> Subscription[Any]:
+    def _sub(
+        self,
+        key: tuple[Hashable, ...],
+        *,
+        lossless: bool = False,
+        conflate: Callable[[Any], Hashable] | None = None,
+    ) -> Subscription[Any]:
         if self._closed:
             raise NetworkError(f"watch {key[0]}: exchange is closed", venue=self.name)
         sub = self._subs.get(key)
@@ -108,8 +124,12 @@ class SimExchange:
                 # a disconnect is reported exactly once; the watch after that resubscribes
                 sub.reported = True
                 raise sub.broken
-            sub = Subscription(self.order_queue_size if lossless else self.queue_size, lossless=lossless,
-                               conflate=conflate, name=str(key[0]))
+            sub = Subscription(
+                self.order_queue_size if lossless else self.queue_size,
+                lossless=lossless,
+                conflate=conflate,
+                name=str(key[0]),
+            )
             self._subs[key] = sub
         return sub
 
@@ -151,8 +171,11 @@ class SimExchange:
             px, qty = int(data.px[i]), int(data.qty[i])
             if ("trades", symbol) in self._subs:
                 side = Side.BUY if data.side[i] > 0 else Side.SELL
-                self._push("trades", ("trades", symbol), Trade(symbol, scale.price(px), scale.qty(qty), side,
-                                                               f"{i}", ts))
+                self._push(
+                    "trades",
+                    ("trades", symbol),
+                    Trade(symbol, scale.price(px), scale.qty(qty), side, f"{i}", ts),
+                )
                 got = True
             for (sym, _tf), builder in self._klines.items():
                 if sym == symbol:
@@ -163,8 +186,14 @@ class SimExchange:
                 self._push("ticker", ("ticker", symbol), ts)
                 got = True
         elif kind == EventKind.BOOK and ("bids_asks", symbol) in self._subs:
-            top = BookTop(symbol, scale.price(int(data.px[i])), scale.qty(int(data.qty[i])),
-                          scale.price(int(data.px2[i])), scale.qty(int(data.qty2[i])), ts)
+            top = BookTop(
+                symbol,
+                scale.price(int(data.px[i])),
+                scale.qty(int(data.qty[i])),
+                scale.price(int(data.px2[i])),
+                scale.qty(int(data.qty2[i])),
+                ts,
+            )
             self._push("bids_asks", ("bids_asks", symbol), top)
             got = True
         elif kind == EventKind.FUNDING and ("funding", symbol) in self._subs:
@@ -211,8 +240,9 @@ class SimExchange:
 
     async def create_orders(self, commands: Sequence[PlaceOrder]) -> list[Order | Exception]:
         if len(commands) > MAX_BATCH:
-            raise InvalidOrder(f"commands: at most {MAX_BATCH} orders per batch, got {len(commands)}",
-                               venue=self.name)
+            raise InvalidOrder(
+                f"commands: at most {MAX_BATCH} orders per batch, got {len(commands)}", venue=self.name
+            )
 
         def batch() -> list[Order | Exception]:
             out: list[Order | Exception] = []
@@ -230,8 +260,10 @@ class SimExchange:
 
     async def cancel_orders(self, symbol: str, client_order_ids: Sequence[str]) -> list[Order | Exception]:
         if len(client_order_ids) > MAX_BATCH:
-            raise InvalidOrder(f"client_order_ids: at most {MAX_BATCH} per batch, got {len(client_order_ids)}",
-                               venue=self.name)
+            raise InvalidOrder(
+                f"client_order_ids: at most {MAX_BATCH} per batch, got {len(client_order_ids)}",
+                venue=self.name,
+            )
 
         def batch() -> list[Order | Exception]:
             out: list[Order | Exception] = []
@@ -251,7 +283,9 @@ class SimExchange:
         return await self._call("fetch_order", 1, lambda: self.venue.fetch_order(symbol, client_order_id))
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
-        return await self._call("fetch_open_orders", 1 if symbol else 40, lambda: self.venue.open_orders(symbol))
+        return await self._call(
+            "fetch_open_orders", 1 if symbol else 40, lambda: self.venue.open_orders(symbol)
+        )
 
     # --- market data ------------------------------------------------------------------------------
 
@@ -260,22 +294,30 @@ class SimExchange:
 
     async def fetch_funding_rates(self, symbols: Sequence[str] | None = None) -> dict[str, FundingRate]:
         def rates() -> dict[str, FundingRate]:
-            names = symbols if symbols is not None else [s for s, i in self.venue.instruments.items()
-                                                         if i.is_perpetual]
+            names = (
+                symbols
+                if symbols is not None
+                else [s for s, i in self.venue.instruments.items() if i.is_perpetual]
+            )
             return {s: self.venue.funding_rate(s) for s in names}
 
         return await self._call("fetch_funding_rates", 10, rates)
 
     async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
         names = list(symbols) if symbols is not None else list(self.venue.instruments)
-        return await self._call("fetch_tickers", 40 if symbols is None else len(names),
-                                lambda: {s: self.venue.ticker(s) for s in names})
+        return await self._call(
+            "fetch_tickers",
+            40 if symbols is None else len(names),
+            lambda: {s: self.venue.ticker(s) for s in names},
+        )
 
-    async def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", since: int | None = None,
-                          limit: int | None = None) -> list[Kline]:
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
+    ) -> list[Kline]:
         tf_ms = _timeframe(timeframe, self.name)
-        return await self._call("fetch_ohlcv", 5,
-                                lambda: self.venue.ohlcv(symbol, timeframe, tf_ms, since, limit))
+        return await self._call(
+            "fetch_ohlcv", 5, lambda: self.venue.ohlcv(symbol, timeframe, tf_ms, since, limit)
+        )
 
     # --- streams ----------------------------------------------------------------------------------
 
@@ -303,7 +345,9 @@ class SimExchange:
         if key not in self._klines:
             m = self.venue.markets[symbol]
             self._klines[key] = KlineBuilder(symbol, timeframe, tf_ms, m.scale)
-        return await self._sub(("ohlcv", symbol, timeframe), conflate=lambda k: (k.open_time, k.closed)).next_batch()
+        return await self._sub(
+            ("ohlcv", symbol, timeframe), conflate=lambda k: (k.open_time, k.closed)
+        ).next_batch()
 
     async def watch_orders(self, symbol: str | None = None) -> list[OrderUpdated]:
         if symbol is not None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from opensqt.exchanges.errors import NetworkError, RequestTimeout, VenueError
 
 #: Calls that change venue state: a timeout on them is ambiguous (the change may or may not have happened).
-MUTATING = frozenset({"create_order", "create_orders", "cancel_order", "cancel_orders", "cancel_all_orders",
-                      "set_leverage"})
+MUTATING = frozenset(
+    {"create_order", "create_orders", "cancel_order", "cancel_orders", "cancel_all_orders", "set_leverage"}
+)
 
 
 @dataclass(slots=True)
@@ -34,7 +35,7 @@ class Decision:
 
 @dataclass
 class FaultPlan:
-    """Faults for one `SimExchange`. Rates are probabilities per call (or per order update), drawn from `seed`.
+    """Faults for one `SimExchange`. Rates are probabilities per call (or order update), drawn from `seed`.
 
     - `network_error_rate`: a call fails with `NetworkError` before reaching the venue.
     - `timeout_rate`: a mutating call raises `RequestTimeout`; whether it took effect is a seeded coin flip.
@@ -70,7 +71,9 @@ class FaultPlan:
     def timeout_next(self, op: str, executed: bool | None = None, times: int = 1) -> FaultPlan:
         """The next `times` calls of `op` raise `RequestTimeout`; `executed` says whether they took effect
         (None: a seeded coin flip, the truly ambiguous case)."""
-        self.rules.append(_Rule(op, RequestTimeout(f"{op}: request timed out (outcome unknown)"), executed, times))
+        self.rules.append(
+            _Rule(op, RequestTimeout(f"{op}: request timed out (outcome unknown)"), executed, times)
+        )
         return self
 
     def drop_stream(self, stream: str, after: int = 0) -> FaultPlan:

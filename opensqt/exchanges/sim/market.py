@@ -17,8 +17,23 @@ DAY_MS = 86_400_000
 class MarketState:
     """What the venue knows of one market, in integer ticks/lots. `bid == 0` means no book seen yet."""
 
-    __slots__ = ("ask", "ask_qty", "bid", "bid_qty", "depth_asks", "depth_bids", "depth_upto", "funding_interval",
-                 "funding_mark", "funding_rate", "index", "inst", "last", "next_funding", "scale")
+    __slots__ = (
+        "ask",
+        "ask_qty",
+        "bid",
+        "bid_qty",
+        "depth_asks",
+        "depth_bids",
+        "depth_upto",
+        "funding_interval",
+        "funding_mark",
+        "funding_rate",
+        "index",
+        "inst",
+        "last",
+        "next_funding",
+        "scale",
+    )
 
     def __init__(self, inst: Instrument, index: int, funding_interval_ms: int) -> None:
         self.inst = inst
@@ -76,7 +91,9 @@ class MarketState:
         if np.all(firsts[1:] == ends[:-1]):
             idx: slice | np.ndarray = slice(int(firsts[0]), int(ends[-1]))
         else:
-            idx = np.concatenate([np.arange(f, e) for f, e in zip(firsts.tolist(), ends.tolist(), strict=True)])
+            idx = np.concatenate(
+                [np.arange(f, e) for f, e in zip(firsts.tolist(), ends.tolist(), strict=True)]
+            )
         px, qty, side = data.level_px[idx], data.level_qty[idx], data.level_side[idx]
         for book, sel in ((self.depth_bids, side > 0), (self.depth_asks, side < 0)):
             book.update(zip(px[sel].tolist(), qty[sel].tolist(), strict=True))
@@ -84,13 +101,15 @@ class MarketState:
                 del book[p]
 
     def ask_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
-        """Asks a buy limited at `limit` (None: market) can take: the top of book, then recorded depth above."""
+        """Asks a buy limited at `limit` (None: market) can take: top of book, then recorded depth."""
         if not self.has_book:
             return [(self.last, BIG)] if self.last and (limit is None or self.last <= limit) else []
         if limit is not None and self.ask > limit:
             return []
         top = self.ask
-        deeper = sorted((p, q) for p, q in self.depth_asks.items() if p > top and (limit is None or p <= limit))
+        deeper = sorted(
+            (p, q) for p, q in self.depth_asks.items() if p > top and (limit is None or p <= limit)
+        )
         return [(top, self.ask_qty), *deeper]
 
     def bid_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
@@ -99,8 +118,10 @@ class MarketState:
         if limit is not None and self.bid < limit:
             return []
         top = self.bid
-        deeper = sorted(((p, q) for p, q in self.depth_bids.items() if p < top and (limit is None or p >= limit)),
-                        reverse=True)
+        deeper = sorted(
+            ((p, q) for p, q in self.depth_bids.items() if p < top and (limit is None or p >= limit)),
+            reverse=True,
+        )
         return [(top, self.bid_qty), *deeper]
 
     def displayed_at(self, sign: int, price: int) -> int:
@@ -116,9 +137,18 @@ class MarketState:
         return self.depth_asks.get(price, 0) if price > self.ask else 0
 
 
-def klines(data: MarketData, sym: int, upto: int, now_ms: int, symbol: str, timeframe: str, tf_ms: int,
-           since: int | None, limit: int | None) -> list[Kline]:
-    """Candles of `sym` from the trades in rows [0, upto); the last one is open while `now_ms` is inside it."""
+def klines(
+    data: MarketData,
+    sym: int,
+    upto: int,
+    now_ms: int,
+    symbol: str,
+    timeframe: str,
+    tf_ms: int,
+    since: int | None,
+    limit: int | None,
+) -> list[Kline]:
+    """Candles of `sym` from the trades in rows [0, upto); the last is open while `now_ms` is inside it."""
     sel = np.flatnonzero((data.kind[:upto] == EventKind.TRADE) & (data.sym[:upto] == sym))
     if since is not None:
         sel = sel[data.ts[sel] >= since - since % tf_ms]
@@ -135,9 +165,19 @@ def klines(data: MarketData, sym: int, upto: int, now_ms: int, symbol: str, time
     out = []
     for k in range(len(starts)):
         open_time = int(bucket[starts[k]]) * tf_ms
-        out.append(Kline(symbol, timeframe, open_time, scale.price(int(px[starts[k]])), scale.price(int(highs[k])),
-                         scale.price(int(lows[k])), scale.price(int(px[ends[k]])), scale.qty(int(vols[k])),
-                         closed=now_ms >= open_time + tf_ms))
+        out.append(
+            Kline(
+                symbol,
+                timeframe,
+                open_time,
+                scale.price(int(px[starts[k]])),
+                scale.price(int(highs[k])),
+                scale.price(int(lows[k])),
+                scale.price(int(px[ends[k]])),
+                scale.qty(int(vols[k])),
+                closed=now_ms >= open_time + tf_ms,
+            )
+        )
     return out[-limit:] if limit else out
 
 

@@ -1,5 +1,5 @@
-"""`MarketPlayer`: plays market data into simulated venues under asyncio/anyio, as fast as possible or paced to
-real time (`speed`); `run_paper` plays the synthetic generator on the wall clock (paper trading)."""
+"""`MarketPlayer`: plays market data into simulated venues under anyio, as fast as possible or paced
+to real time (`speed`); `run_paper` plays the synthetic generator on the wall clock (paper trading)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,16 @@ class MarketPlayer:
     (1.0 = real time) rows are paced on `wall`; `clock`, when given, is moved to each row's time.
     """
 
-    def __init__(self, source: MarketData | Iterable[MarketData], exchanges: Sequence[SimExchange], *,
-                 speed: float | None = None, clock: ManualClock | None = None, wall: Clock | None = None,
-                 settle: bool = True) -> None:
+    def __init__(
+        self,
+        source: MarketData | Iterable[MarketData],
+        exchanges: Sequence[SimExchange],
+        *,
+        speed: float | None = None,
+        clock: ManualClock | None = None,
+        wall: Clock | None = None,
+        settle: bool = True,
+    ) -> None:
         if speed is not None and speed <= 0:
             raise ValueError(f"speed: expected > 0 (1.0 = real time), got {speed}")
         self.source = [source] if isinstance(source, MarketData) else source
@@ -73,8 +80,14 @@ class MarketPlayer:
         return self.rows
 
 
-async def run_paper(exchanges: Sequence[SimExchange], market: SyntheticMarket, *, speed: float = 1.0,
-                    wall: Clock | None = None, duration_ms: int | None = None) -> int:
+async def run_paper(
+    exchanges: Sequence[SimExchange],
+    market: SyntheticMarket,
+    *,
+    speed: float = 1.0,
+    wall: Clock | None = None,
+    duration_ms: int | None = None,
+) -> int:
     """Paper mode: the seeded synthetic market, timestamped from now on the wall clock, played in real time
     (`speed` > 1 compresses it) into `exchanges` until `duration_ms` of market time or cancellation."""
     wall = wall or WallClock()

@@ -24,7 +24,9 @@ class Scanner:
         is_trade = kind == EventKind.TRADE
         is_book = kind == EventKind.BOOK
         # lo: the lowest price a row shows to resting buys (trade price, best ask); hi: to resting sells.
-        self.lo = np.where(is_trade, px, np.where(is_book, px2, np.where(kind == EventKind.FUNDING, -BIG, BIG)))
+        self.lo = np.where(
+            is_trade, px, np.where(is_book, px2, np.where(kind == EventKind.FUNDING, -BIG, BIG))
+        )
         self.hi = np.where(is_trade | is_book, px, -BIG)
         self.tlo = np.where(is_trade, px, BIG)
         self.thi = np.where(is_trade, px, -BIG)

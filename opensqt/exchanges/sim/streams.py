@@ -34,8 +34,14 @@ def parse_timeframe(timeframe: str) -> int:
 class Subscription(Generic[T]):
     """One consumer's queue: `push` never blocks; `next_batch` waits for and returns everything queued."""
 
-    def __init__(self, maxlen: int, *, lossless: bool = False, conflate: Callable[[T], Hashable] | None = None,
-                 name: str = "") -> None:
+    def __init__(
+        self,
+        maxlen: int,
+        *,
+        lossless: bool = False,
+        conflate: Callable[[T], Hashable] | None = None,
+        name: str = "",
+    ) -> None:
         self.maxlen = maxlen
         self.lossless = lossless
         self.conflate = conflate
@@ -54,8 +60,12 @@ class Subscription(Generic[T]):
             items[-1] = item
         elif len(items) >= self.maxlen:
             if self.lossless:
-                self.break_(NetworkError(f"stream {self.name}: consumer too slow, {self.maxlen} updates queued; "
-                                         f"reconcile and resubscribe"))
+                self.break_(
+                    NetworkError(
+                        f"stream {self.name}: consumer too slow, {self.maxlen} updates queued; "
+                        f"reconcile and resubscribe"
+                    )
+                )
                 return
             items.popleft()
             self.dropped += 1
@@ -89,7 +99,7 @@ class Subscription(Generic[T]):
 
 
 class KlineBuilder:
-    """Aggregates trades into candles of one timeframe, in integer ticks; emits the forming and closed ones."""
+    """Aggregates trades into candles of one timeframe, in integer ticks; emits forming and closed ones."""
 
     def __init__(self, symbol: str, timeframe: str, tf_ms: int, scale: Scale) -> None:
         self.symbol = symbol
@@ -101,8 +111,17 @@ class KlineBuilder:
 
     def _kline(self, closed: bool) -> Kline:
         p = self.scale.price
-        return Kline(self.symbol, self.timeframe, self.open_time, p(self.o), p(self.h), p(self.lo), p(self.c),
-                     self.scale.qty(self.v), closed)
+        return Kline(
+            self.symbol,
+            self.timeframe,
+            self.open_time,
+            p(self.o),
+            p(self.h),
+            p(self.lo),
+            p(self.c),
+            self.scale.qty(self.v),
+            closed,
+        )
 
     def on_trade(self, ts: int, price: int, qty: int) -> list[Kline]:
         out = []
@@ -120,4 +139,3 @@ class KlineBuilder:
             self.v += qty
         out.append(self._kline(False))
         return out
-

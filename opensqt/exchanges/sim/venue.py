@@ -7,8 +7,7 @@ change anything (see `scan.py`) and must give exactly the fills of stepping ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 import numpy as np
@@ -16,37 +15,28 @@ import numpy as np
 from opensqt.clock import ManualClock
 from opensqt.data.market_data import EventKind, MarketData
 from opensqt.exchanges.errors import (
-    DuplicateClientOrderId,
     ExchangeError,
-    InsufficientFunds,
-    InvalidOrder,
     OrderNotFound,
     OrderWouldCross,
 )
 from opensqt.exchanges.sim.account import Account
 from opensqt.exchanges.sim.instruments import DEFAULT_INSTRUMENTS
-from opensqt.exchanges.sim.market import BIG, MarketState, klines, ticker
+from opensqt.exchanges.sim.ledger import LedgerMixin
+from opensqt.exchanges.sim.market import BIG, MarketState
+from opensqt.exchanges.sim.orders import Liquidated, LiveOrder, VenueEvent
 from opensqt.exchanges.sim.scan import Scanner
 from opensqt.model import (
-    ZERO,
-    Balance,
-    BalanceUpdated,
-    BookTop,
     Fill,
     FundingPaid,
-    FundingRate,
     Instrument,
-    Kline,
     LiquiditySide,
     Order,
     OrderStatus,
     OrderType,
     OrderUpdated,
     PlaceOrder,
-    Position,
     PositionUpdated,
     Side,
-    Ticker,
     TimeInForce,
 )
 
@@ -54,57 +44,7 @@ TRADE, BOOK, FUNDING = int(EventKind.TRADE), int(EventKind.BOOK), int(EventKind.
 MAKER, TAKER = LiquiditySide.MAKER, LiquiditySide.TAKER
 
 
-@dataclass(frozen=True, slots=True)
-class Liquidated:
-    """The venue closed a position at its liquidation price (an `autoclose-` order carries the fill)."""
-
-    symbol: str
-    side: Side
-    quantity: Decimal
-    price: Decimal
-    ts_event: int
-
-
-VenueEvent = OrderUpdated | PositionUpdated | BalanceUpdated | FundingPaid | Liquidated
-
-
-class _Live:
-    """A mutable order inside the venue; `Order` snapshots are taken from it."""
-
-    __slots__ = ("cid", "filled", "m", "notional", "price", "qty", "queue", "reduce_only", "seq", "sign", "status",
-                 "tif", "ts_create", "type", "vid")
-
-    def __init__(self, cmd: PlaceOrder, m: MarketState, price: int, qty: int, vid: int, ts: int) -> None:
-        self.cid = cmd.client_order_id
-        self.m = m
-        self.sign = cmd.side.sign
-        self.price = price
-        self.qty = qty
-        self.filled = 0
-        self.notional = ZERO
-        self.queue = 0
-        self.tif = cmd.time_in_force
-        self.type = cmd.type
-        self.reduce_only = cmd.reduce_only
-        self.vid = vid
-        self.seq = vid
-        self.status = OrderStatus.NEW
-        self.ts_create = ts
-
-    def snapshot(self, ts: int) -> Order:
-        scale = self.m.scale
-        filled = scale.qty(self.filled)
-        return Order(
-            client_order_id=self.cid, symbol=self.m.inst.symbol, side=Side.BUY if self.sign > 0 else Side.SELL,
-            type=self.type, quantity=scale.qty(self.qty),
-            price=scale.price(self.price) if self.type is OrderType.LIMIT else None,
-            venue_order_id=str(self.vid), filled=filled,
-            average_price=self.notional / filled if self.filled else None, status=self.status,
-            time_in_force=self.tif, reduce_only=self.reduce_only, ts_event=ts,
-        )
-
-
-class SimVenue:
+class SimVenue(LedgerMixin):
     """One simulated account on a venue with several markets, driven by `MarketData` rows.
 
     Errors are the `opensqt.exchanges.errors` classes; a refused call leaves every state unchanged.
@@ -128,14 +68,18 @@ class SimVenue:
         self.instruments: dict[str, Instrument] = {i.symbol: i for i in insts}
         self._markets = [MarketState(i, k, funding_interval_ms) for k, i in enumerate(insts)]
         self.markets = {m.inst.symbol: m for m in self._markets}
-        self.account = Account(balances if balances is not None else {"USDT": Decimal(10_000)},
-                               maintenance_margin_rate=maintenance_margin_rate, default_leverage=default_leverage,
-                               use_margin=use_margin, margin_leverage=margin_leverage)
+        self.account = Account(
+            balances if balances is not None else {"USDT": Decimal(10_000)},
+            maintenance_margin_rate=maintenance_margin_rate,
+            default_leverage=default_leverage,
+            use_margin=use_margin,
+            margin_leverage=margin_leverage,
+        )
         self.clock = clock
         self.now_ms = clock.now_ms() if clock else 0
-        self.orders: dict[str, _Live] = {}
-        self._buys: list[list[_Live]] = [[] for _ in insts]
-        self._sells: list[list[_Live]] = [[] for _ in insts]
+        self.orders: dict[str, LiveOrder] = {}
+        self._buys: list[list[LiveOrder]] = [[] for _ in insts]
+        self._sells: list[list[LiveOrder]] = [[] for _ in insts]
         self._out: list[VenueEvent] = []
         self._next_vid = 1_000_001
         self._next_trade = 1
@@ -155,8 +99,10 @@ class SimVenue:
         for sym, scale in zip(data.symbols, data.scales, strict=True):
             m = self.markets.get(sym)
             if m is not None and (m.scale.tick_size, m.scale.lot_size) != (scale.tick_size, scale.lot_size):
-                raise ValueError(f"market data {sym}: tick/lot {scale.tick_size}/{scale.lot_size} differ from the "
-                                 f"venue's {m.scale.tick_size}/{m.scale.lot_size}")
+                raise ValueError(
+                    f"market data {sym}: tick/lot {scale.tick_size}/{scale.lot_size} differ from the "
+                    f"venue's {m.scale.tick_size}/{m.scale.lot_size}"
+                )
             mapping.append(m.index if m is not None else -1)
         self.data = data
         self.cursor = 0
@@ -194,8 +140,14 @@ class SimVenue:
         self._step(i)
         return self.drain()
 
-    def advance(self, until_ms: int | None = None, *, max_rows: int | None = None, stop_on_event: bool = True,
-                fast: bool = True) -> list[VenueEvent]:
+    def advance(
+        self,
+        until_ms: int | None = None,
+        *,
+        max_rows: int | None = None,
+        stop_on_event: bool = True,
+        fast: bool = True,
+    ) -> list[VenueEvent]:
         """Replay rows up to `until_ms` (inclusive) / `max_rows` rows / the end, stopping after the first row
         that caused venue events when `stop_on_event`. `fast` skips rows that cannot change anything."""
         data, scan = self.data, self._scan
@@ -251,8 +203,12 @@ class SimVenue:
                 m.last = int(data.px[t])
             b = self._scan.last_row(a, k, BOOK, s)
             if b >= 0:
-                m.bid, m.bid_qty, m.ask, m.ask_qty = (int(data.px[b]), int(data.qty[b]), int(data.px2[b]),
-                                                      int(data.qty2[b]))
+                m.bid, m.bid_qty, m.ask, m.ask_qty = (
+                    int(data.px[b]),
+                    int(data.qty[b]),
+                    int(data.px2[b]),
+                    int(data.qty2[b]),
+                )
 
     def _step(self, i: int) -> None:
         data = self.data
@@ -272,7 +228,12 @@ class SimVenue:
             self._on_trade(m, price, int(data.qty[i]))
             self._check_liquidation(m, price)
         elif kind == BOOK:
-            m.bid, m.bid_qty, m.ask, m.ask_qty = int(data.px[i]), int(data.qty[i]), int(data.px2[i]), int(data.qty2[i])
+            m.bid, m.bid_qty, m.ask, m.ask_qty = (
+                int(data.px[i]),
+                int(data.qty[i]),
+                int(data.px2[i]),
+                int(data.qty2[i]),
+            )
             self._on_book(m)
         elif kind == FUNDING:
             m.funding_rate = int(data.px[i])
@@ -293,7 +254,7 @@ class SimVenue:
         for o in [o for o in self._sells[m.index] if o.price <= price]:
             self._trade_fill(o, price, qty)
 
-    def _trade_fill(self, o: _Live, price: int, qty: int) -> None:
+    def _trade_fill(self, o: LiveOrder, price: int, qty: int) -> None:
         remaining = o.qty - o.filled
         if price != o.price:
             lots = remaining
@@ -313,7 +274,7 @@ class SimVenue:
         for o in [o for o in self._sells[m.index] if o.price <= m.bid]:
             self._fill(o, o.qty - o.filled, o.price, MAKER)
 
-    def _fill(self, o: _Live, lots: int, price_ticks: int, liquidity: LiquiditySide) -> None:
+    def _fill(self, o: LiveOrder, lots: int, price_ticks: int, liquidity: LiquiditySide) -> None:
         m = o.m
         inst = m.inst
         if o.reduce_only:
@@ -337,26 +298,42 @@ class SimVenue:
         trade_id = str(self._next_trade)
         self._next_trade += 1
         self.fill_count += 1
-        fill = Fill(trade_id, o.cid, inst.symbol, Side.BUY if o.sign > 0 else Side.SELL, price, qty, fee,
-                    inst.settle, liquidity, str(o.vid), realized, self.now_ms)
+        fill = Fill(
+            trade_id,
+            o.cid,
+            inst.symbol,
+            Side.BUY if o.sign > 0 else Side.SELL,
+            price,
+            qty,
+            fee,
+            inst.settle,
+            liquidity,
+            str(o.vid),
+            realized,
+            self.now_ms,
+        )
         if o.status is OrderStatus.FILLED:
             self._remove(o)
         self._out.append(OrderUpdated(o.snapshot(self.now_ms), fill))
         if inst.is_perpetual:
             self._out.append(PositionUpdated(self._position(m)))
         self._emit_balances(inst)
-        if o.reduce_only and o.status is OrderStatus.PARTIALLY_FILLED and self.account.position(inst.symbol).size == 0:
+        if (
+            o.reduce_only
+            and o.status is OrderStatus.PARTIALLY_FILLED
+            and self.account.position(inst.symbol).size == 0
+        ):
             self._finish(o, OrderStatus.EXPIRED)
         self._refresh_orders(m)
         self._refresh_liquidation()
 
-    def _finish(self, o: _Live, status: OrderStatus) -> None:
+    def _finish(self, o: LiveOrder, status: OrderStatus) -> None:
         o.status = status
         self._remove(o)
         self._out.append(OrderUpdated(o.snapshot(self.now_ms)))
         self._refresh_orders(o.m)
 
-    def _remove(self, o: _Live) -> None:
+    def _remove(self, o: LiveOrder) -> None:
         book = self._buys[o.m.index] if o.sign > 0 else self._sells[o.m.index]
         if o in book:
             book.remove(o)
@@ -368,36 +345,11 @@ class SimVenue:
         if self._scan is not None:
             for s, mi in enumerate(self._sym_market):
                 if mi == m.index:
-                    self._scan.set_orders(s, buys[0].price if buys else None, sells[0].price if sells else None)
+                    self._scan.set_orders(
+                        s, buys[0].price if buys else None, sells[0].price if sells else None
+                    )
 
     # --- account events: liquidation, funding -----------------------------------------------------
-
-    def _marks(self) -> dict[str, Decimal]:
-        marks = {}
-        for m in self._markets:
-            mark = m.mark()
-            if mark is not None:
-                marks[m.inst.symbol] = mark
-        return marks
-
-    def _refresh_liquidation(self) -> None:
-        if self._scan is None:
-            return
-        marks = self._marks()
-        for s, mi in enumerate(self._sym_market):
-            if mi < 0:
-                continue
-            m = self._markets[mi]
-            long_t: int | None = None
-            short_t: int | None = None
-            if m.inst.is_perpetual and m.inst.symbol in marks:
-                price = self.account.liquidation_price(m.inst, marks)
-                size = self.account.position(m.inst.symbol).size
-                if price is not None and size > 0:
-                    long_t = int(-(-price // m.scale.tick_size))  # ceil: liquidate no later than the estimate
-                elif price is not None and size < 0:
-                    short_t = int(price // m.scale.tick_size)
-            self._scan.set_liquidation(s, long_t, short_t)
 
     def _check_liquidation(self, m: MarketState, price: int) -> None:
         if self._scan is None or not m.inst.is_perpetual:
@@ -415,8 +367,16 @@ class SimVenue:
             self._finish(o, OrderStatus.CANCELED)
         side = Side.SELL if size > 0 else Side.BUY
         qty = abs(size)
-        cmd = PlaceOrder(f"autoclose-{self._next_autoclose}", m.inst.symbol, side, qty, None, OrderType.MARKET,
-                         TimeInForce.IOC, reduce_only=True)
+        cmd = PlaceOrder(
+            f"autoclose-{self._next_autoclose}",
+            m.inst.symbol,
+            side,
+            qty,
+            None,
+            OrderType.MARKET,
+            TimeInForce.IOC,
+            reduce_only=True,
+        )
         self._next_autoclose += 1
         o = self._new_live(cmd, m, 0, m.scale.to_lots(qty))
         self._fill(o, o.qty, price_ticks, TAKER)
@@ -438,14 +398,8 @@ class SimVenue:
 
     # --- orders -----------------------------------------------------------------------------------
 
-    def _market(self, symbol: str) -> MarketState:
-        m = self.markets.get(symbol)
-        if m is None:
-            raise InvalidOrder(f"symbol: unknown symbol {symbol!r} on venue {self.name}", venue=self.name)
-        return m
-
-    def _new_live(self, cmd: PlaceOrder, m: MarketState, price: int, lots: int) -> _Live:
-        o = _Live(cmd, m, price, lots, self._next_vid, self.now_ms)
+    def _new_live(self, cmd: PlaceOrder, m: MarketState, price: int, lots: int) -> LiveOrder:
+        o = LiveOrder(cmd, m, price, lots, self._next_vid, self.now_ms)
         self._next_vid += 1
         self.orders[o.cid] = o
         return o
@@ -468,8 +422,10 @@ class SimVenue:
         if cmd.type is OrderType.MARKET and not crossing:
             raise ExchangeError(f"{cmd.symbol}: no market price yet for a market order", venue=self.name)
         if cmd.post_only and crossing:
-            raise OrderWouldCross(f"{cmd.client_order_id}: post-only {cmd.side.value} at {cmd.price} would take "
-                                  f"liquidity", venue=self.name)
+            raise OrderWouldCross(
+                f"{cmd.client_order_id}: post-only {cmd.side.value} at {cmd.price} would take liquidity",
+                venue=self.name,
+            )
         ref = m.scale.price(price if cmd.type is OrderType.LIMIT else crossing[0][0])
         self._check_funds(cmd, m, ref)
         o = self._new_live(cmd, m, price, lots)
@@ -484,7 +440,9 @@ class SimVenue:
         left = o.qty - o.filled
         if left and not o.status.is_final:
             if cmd.type is OrderType.MARKET and crossing:
-                self._fill(o, left, crossing[-1][0], TAKER)  # displayed depth assumed to repeat at the last level
+                self._fill(
+                    o, left, crossing[-1][0], TAKER
+                )  # displayed depth assumed to repeat at the last level
             elif cmd.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) or cmd.type is OrderType.MARKET:
                 self._finish(o, OrderStatus.EXPIRED)
             else:
@@ -496,111 +454,15 @@ class SimVenue:
                 self._emit_balances(inst)
         return o.snapshot(self.now_ms)
 
-    def _validate(self, cmd: PlaceOrder, m: MarketState) -> tuple[int, int]:
-        inst = m.inst
-        v = self.name
-        if cmd.quantity <= 0:
-            raise InvalidOrder(f"quantity: must be > 0, got {cmd.quantity}", venue=v)
-        if not inst.is_on_lot(cmd.quantity):
-            raise InvalidOrder(f"quantity: {cmd.quantity} is not a multiple of the lot {inst.lot_size}", venue=v)
-        if cmd.quantity < inst.min_qty:
-            raise InvalidOrder(f"quantity: {cmd.quantity} is below the minimum {inst.min_qty}", venue=v)
-        price = 0
-        if cmd.type is OrderType.LIMIT:
-            if cmd.price is None or cmd.price <= 0:
-                raise InvalidOrder(f"price: a limit order needs a price > 0, got {cmd.price}", venue=v)
-            if not inst.is_on_tick(cmd.price):
-                raise InvalidOrder(f"price: {cmd.price} is not a multiple of the tick {inst.tick_size}", venue=v)
-            price = m.scale.to_ticks(cmd.price)
-            if not cmd.reduce_only and inst.notional(cmd.price, cmd.quantity) < inst.min_notional:
-                raise InvalidOrder(f"quantity: notional {inst.notional(cmd.price, cmd.quantity)} is below the "
-                                   f"minimum {inst.min_notional}", venue=v)
-        elif cmd.post_only:
-            raise InvalidOrder("time_in_force: a market order cannot be post-only", venue=v)
-        if cmd.client_order_id in self.orders:
-            raise DuplicateClientOrderId(f"client_order_id: {cmd.client_order_id!r} is already used on this "
-                                         f"account", venue=v)
-        if not cmd.client_order_id or len(cmd.client_order_id) > 36:
-            raise InvalidOrder("client_order_id: expected 1 to 36 characters", venue=v)
-        if cmd.reduce_only:
-            if not inst.is_perpetual:
-                raise InvalidOrder("reduce_only: only perpetual markets have positions to reduce", venue=v)
-            size = self.account.position(inst.symbol).size
-            if size == 0 or (size > 0) == (cmd.side.sign > 0):
-                raise InvalidOrder(f"reduce_only: a {cmd.side.value} would increase the position ({size})", venue=v)
-        return price, m.scale.to_lots(cmd.quantity)
-
-    def _check_funds(self, cmd: PlaceOrder, m: MarketState, price: Decimal) -> None:
-        inst = m.inst
-        acct = self.account
-        sign = cmd.side.sign
-        if inst.is_perpetual:
-            if cmd.reduce_only:
-                return
-            pos = acct.position(inst.symbol)
-            need = acct.opening_qty(pos.size, sign, cmd.quantity) * price * inst.contract_size / pos.leverage
-            free = self._perp_free(inst.settle)
-            if need > free:
-                raise InsufficientFunds(f"{cmd.client_order_id}: initial margin {need:.8f} {inst.settle} exceeds "
-                                        f"available {free:.8f}", venue=self.name)
-            return
-        locked_quote, locked_base = self._spot_locks(inst)
-        if sign > 0:
-            need = cmd.quantity * price * (1 + inst.taker_fee)
-            free = acct.wallet.get(inst.quote, ZERO) - locked_quote - self._perp_used(inst.quote)
-            if need > free:
-                raise InsufficientFunds(f"{cmd.client_order_id}: needs {need} {inst.quote}, {free} free",
-                                        venue=self.name)
-            return
-        free_base = acct.wallet.get(inst.base, ZERO) - locked_base
-        if cmd.quantity <= free_base:
-            return
-        if not acct.use_margin:
-            raise InsufficientFunds(f"{cmd.client_order_id}: needs {cmd.quantity} {inst.base}, {free_base} free "
-                                    f"(margin short needs use_margin)", venue=self.name)
-        borrowed = cmd.quantity - max(free_base, ZERO)
-        need = borrowed * price / acct.margin_leverage
-        free = acct.wallet.get(inst.quote, ZERO) - locked_quote - self._perp_used(inst.quote)
-        if need > free:
-            raise InsufficientFunds(f"{cmd.client_order_id}: margin short needs {need} {inst.quote} collateral, "
-                                    f"{free} free", venue=self.name)
-
-    def _open_perp_orders(self, settle: str) -> list[tuple[str, int, Decimal, Decimal]]:
-        out = []
-        for m in self._markets:
-            if m.inst.is_perpetual and m.inst.settle == settle:
-                for o in self._buys[m.index] + self._sells[m.index]:
-                    if not o.reduce_only:
-                        out.append((m.inst.symbol, o.sign, m.scale.qty(o.qty - o.filled), m.scale.price(o.price)))
-        return out
-
-    def _perp_used(self, settle: str) -> Decimal:
-        marks = self._marks()
-        perp_marks = {s: p for s, p in marks.items()
-                      if self.instruments[s].is_perpetual and self.instruments[s].settle == settle}
-        return self.account.position_margin(perp_marks) + self.account.order_margin(self._open_perp_orders(settle))
-
-    def _perp_free(self, settle: str) -> Decimal:
-        marks = {s: p for s, p in self._marks().items() if self.instruments[s].is_perpetual}
-        locked_quote = sum((self._spot_locks(m.inst)[0] for m in self._markets
-                            if not m.inst.is_perpetual and m.inst.quote == settle), ZERO)
-        return self.account.equity(settle, marks) - self._perp_used(settle) - locked_quote
-
-    def _spot_locks(self, inst: Instrument) -> tuple[Decimal, Decimal]:
-        m = self.markets[inst.symbol]
-        quote = sum((m.scale.qty(o.qty - o.filled) * m.scale.price(o.price) * (1 + inst.taker_fee)
-                     for o in self._buys[m.index]), ZERO)
-        base = sum((m.scale.qty(o.qty - o.filled) for o in self._sells[m.index]), ZERO)
-        return quote, base
-
     def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         self._market(symbol)
         o = self.orders.get(client_order_id)
         if o is None or o.m.inst.symbol != symbol:
             raise OrderNotFound(f"client_order_id: {client_order_id!r} unknown on {symbol}", venue=self.name)
         if o.status.is_final:
-            raise OrderNotFound(f"client_order_id: {client_order_id!r} is already {o.status.value}",
-                                venue=self.name)
+            raise OrderNotFound(
+                f"client_order_id: {client_order_id!r} is already {o.status.value}", venue=self.name
+            )
         self._finish(o, OrderStatus.CANCELED)
         self._emit_balances(o.m.inst)
         return o.snapshot(self.now_ms)
@@ -628,90 +490,3 @@ class SimVenue:
         markets = [self._market(symbol)] if symbol is not None else self._markets
         live = [o for m in markets for o in self._buys[m.index] + self._sells[m.index]]
         return [o.snapshot(self.now_ms) for o in sorted(live, key=lambda o: o.seq)]
-
-    # --- account views ----------------------------------------------------------------------------
-
-    def set_leverage(self, symbol: str, leverage: int) -> int:
-        inst = self._market(symbol).inst
-        if not inst.is_perpetual:
-            raise InvalidOrder(f"symbol: {symbol} is spot; leverage applies to perpetuals", venue=self.name)
-        if not 1 <= leverage <= inst.max_leverage:
-            raise InvalidOrder(f"leverage: expected 1..{inst.max_leverage}, got {leverage}", venue=self.name)
-        pos = self.account.position(symbol)
-        old = pos.leverage
-        pos.leverage = leverage
-        if self._perp_free(inst.settle) < 0 and leverage < old:
-            pos.leverage = old
-            raise InsufficientFunds(f"leverage: {leverage}x needs more margin than is free", venue=self.name)
-        self._refresh_liquidation()
-        return leverage
-
-    def leverage(self, symbol: str) -> int:
-        self._market(symbol)
-        return self.account.position(symbol).leverage
-
-    def _position(self, m: MarketState) -> Position:
-        pos = self.account.position(m.inst.symbol)
-        mark = m.mark()
-        upnl = pos.unrealized(mark) if mark is not None else ZERO
-        liq = self.account.liquidation_price(m.inst, self._marks()) if mark is not None else None
-        return Position(m.inst.symbol, pos.size, pos.entry, upnl, liq, pos.leverage, mark, self.now_ms)
-
-    def positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
-        markets = [self._market(s) for s in symbols] if symbols is not None else self._markets
-        return [self._position(m) for m in markets if m.inst.is_perpetual]
-
-    def balances(self) -> dict[str, Balance]:
-        acct = self.account
-        out: dict[str, Balance] = {}
-        assets = sorted(set(acct.wallet) | {m.inst.base for m in self._markets if not m.inst.is_perpetual})
-        perp_settles = {m.inst.settle for m in self._markets if m.inst.is_perpetual}
-        for asset in assets:
-            if asset in perp_settles:
-                marks = {s: p for s, p in self._marks().items() if self.instruments[s].is_perpetual}
-                total = acct.equity(asset, marks)
-            else:
-                total = acct.wallet.get(asset, ZERO)
-            used = ZERO
-            for m in self._markets:
-                if not m.inst.is_perpetual:
-                    q, b = self._spot_locks(m.inst)
-                    used += q if m.inst.quote == asset else ZERO
-                    used += min(b, max(total, ZERO)) if m.inst.base == asset else ZERO
-            if asset in perp_settles:
-                used += self._perp_used(asset)
-            out[asset] = Balance(asset, total, total - used, used, self.now_ms)
-        return out
-
-    def _emit_balances(self, inst: Instrument) -> None:
-        bal = self.balances()
-        for asset in ((inst.settle,) if inst.is_perpetual else (inst.base, inst.quote)):
-            if asset in bal:
-                self._out.append(BalanceUpdated(bal[asset]))
-
-    # --- market views -----------------------------------------------------------------------------
-
-    def funding_rate(self, symbol: str) -> FundingRate:
-        m = self._market(symbol)
-        if not m.inst.is_perpetual:
-            raise InvalidOrder(f"symbol: {symbol} is spot and has no funding rate", venue=self.name)
-        mark = m.scale.price(m.funding_mark) if m.funding_mark else m.mark()
-        return FundingRate(symbol, m.rate(), Decimal(m.funding_interval) / 3_600_000,
-                           m.next_funding if m.next_funding < BIG else 0, mark, None, self.now_ms)
-
-    def book_top(self, symbol: str) -> BookTop | None:
-        m = self._market(symbol)
-        if not m.has_book:
-            return None
-        s = m.scale
-        return BookTop(symbol, s.price(m.bid), s.qty(m.bid_qty), s.price(m.ask), s.qty(m.ask_qty), self.now_ms)
-
-    def ticker(self, symbol: str) -> Ticker:
-        return ticker(self.data, self._market(symbol), self.cursor, self.now_ms)
-
-    def ohlcv(self, symbol: str, timeframe: str, tf_ms: int, since: int | None, limit: int | None) -> list[Kline]:
-        self._market(symbol)
-        if self.data is None or symbol not in self.data.symbols:
-            return []
-        return klines(self.data, self.data.symbols.index(symbol), self.cursor, self.now_ms, symbol, timeframe, tf_ms,
-                      since, limit)

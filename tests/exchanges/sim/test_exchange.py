@@ -11,7 +11,14 @@ import pytest
 from opensqt.clock import ManualClock
 from opensqt.data import MarketData, SyntheticMarket
 from opensqt.exchanges import Exchange
-from opensqt.exchanges.errors import InsufficientFunds, InvalidOrder, NetworkError, OrderNotFound, RateLimited, RequestTimeout
+from opensqt.exchanges.errors import (
+    InsufficientFunds,
+    InvalidOrder,
+    NetworkError,
+    OrderNotFound,
+    RateLimited,
+    RequestTimeout,
+)
 from opensqt.exchanges.sim import (
     BTC_USDT_PERP,
     ETH_USDT_PERP,
@@ -46,10 +53,13 @@ def limit(cid: str, side: Side, qty: str, price: str) -> PlaceOrder:
 
 
 async def test_it_is_an_exchange_and_streams_order_updates_in_batches(tape: Tape) -> None:
-    ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1"), ("trade", 2000, "59000.0", "1", "sell")]))
+    ex = exchange_on(
+        tape([("book", 1000, "60000.0", "1", "60000.5", "1"), ("trade", 2000, "59000.0", "1", "sell")])
+    )
     assert isinstance(ex, Exchange)
     got: list[list[OrderUpdated]] = []
     async with anyio.create_task_group() as tg:
+
         async def watch() -> None:
             got.append(await ex.watch_orders())
             got.append(await ex.watch_orders(BTC))
@@ -60,13 +70,17 @@ async def test_it_is_an_exchange_and_streams_order_updates_in_batches(tape: Tape
         await anyio.wait_all_tasks_blocked()
         ex.publish(ex.venue.advance())
     assert [[(u.order.status, u.fill is not None) for u in batch] for batch in got] == [
-        [(OrderStatus.NEW, False)], [(OrderStatus.FILLED, True)]]
+        [(OrderStatus.NEW, False)],
+        [(OrderStatus.FILLED, True)],
+    ]
     assert got[1][0].fill is not None and got[1][0].fill.fee == D("0.1199980")
 
 
 async def test_scripted_rejection_and_network_error_change_nothing(tape: Tape) -> None:
-    ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1")]),
-                     faults=FaultPlan().fail_next("create_order", InsufficientFunds("margin locked")))
+    ex = exchange_on(
+        tape([("book", 1000, "60000.0", "1", "60000.5", "1")]),
+        faults=FaultPlan().fail_next("create_order", InsufficientFunds("margin locked")),
+    )
     with pytest.raises(InsufficientFunds):
         await ex.create_order(limit("b1", Side.BUY, "0.01", "59000.0"))
     assert await ex.fetch_open_orders(BTC) == []
@@ -77,9 +91,12 @@ async def test_scripted_rejection_and_network_error_change_nothing(tape: Tape) -
 
 
 async def test_timeouts_are_ambiguous_the_order_may_or_may_not_exist(tape: Tape) -> None:
-    ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1")]),
-                     faults=FaultPlan().timeout_next("create_order", executed=True)
-                     .timeout_next("create_order", executed=False))
+    ex = exchange_on(
+        tape([("book", 1000, "60000.0", "1", "60000.5", "1")]),
+        faults=FaultPlan()
+        .timeout_next("create_order", executed=True)
+        .timeout_next("create_order", executed=False),
+    )
     with pytest.raises(RequestTimeout):
         await ex.create_order(limit("t1", Side.BUY, "0.01", "59000.0"))
     assert (await ex.fetch_order(BTC, "t1")).status is OrderStatus.NEW
@@ -90,9 +107,12 @@ async def test_timeouts_are_ambiguous_the_order_may_or_may_not_exist(tape: Tape)
 
 
 async def test_duplicated_updates_and_a_dropped_stream(tape: Tape) -> None:
-    ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1")]), faults=FaultPlan(duplicate_rate=1.0))
+    ex = exchange_on(
+        tape([("book", 1000, "60000.0", "1", "60000.5", "1")]), faults=FaultPlan(duplicate_rate=1.0)
+    )
     seen: list[object] = []
     async with anyio.create_task_group() as tg:
+
         async def watch() -> None:
             seen.append(await ex.watch_orders())
             try:
@@ -117,9 +137,12 @@ async def test_duplicated_updates_and_a_dropped_stream(tape: Tape) -> None:
 
 
 async def test_fill_can_arrive_before_the_create_call_returns(tape: Tape) -> None:
-    ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1")]), faults=FaultPlan(fill_before_ack=True))
+    ex = exchange_on(
+        tape([("book", 1000, "60000.0", "1", "60000.5", "1")]), faults=FaultPlan(fill_before_ack=True)
+    )
     order: list[str] = []
     async with anyio.create_task_group() as tg:
+
         async def watch() -> None:
             for u in await ex.watch_orders():
                 order.append(f"stream {u.order.status.value}")
@@ -132,8 +155,10 @@ async def test_fill_can_arrive_before_the_create_call_returns(tape: Tape) -> Non
 
 
 async def test_request_weight_limit_answers_rate_limited(tape: Tape) -> None:
-    ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1")]),
-                     rate_limit=RequestWeightLimit(limit=10, window_ms=60_000))
+    ex = exchange_on(
+        tape([("book", 1000, "60000.0", "1", "60000.5", "1")]),
+        rate_limit=RequestWeightLimit(limit=10, window_ms=60_000),
+    )
     for _ in range(2):
         await ex.fetch_balance()  # weight 5 each
     with pytest.raises(RateLimited) as info:
@@ -148,8 +173,9 @@ async def test_batches_hold_at_most_five_and_fail_per_item(tape: Tape) -> None:
     ex = exchange_on(tape([("book", 1000, "60000.0", "1", "60000.5", "1")]))
     with pytest.raises(InvalidOrder, match="at most 5"):
         await ex.create_orders([limit(f"b{k}", Side.BUY, "0.01", "59000.0") for k in range(6)])
-    results = await ex.create_orders([limit("b1", Side.BUY, "0.01", "59000.0"),
-                                      limit("b2", Side.BUY, "0.01", "59000.05")])
+    results = await ex.create_orders(
+        [limit("b1", Side.BUY, "0.01", "59000.0"), limit("b2", Side.BUY, "0.01", "59000.05")]
+    )
     assert results[0].status is OrderStatus.NEW  # type: ignore[union-attr]
     assert isinstance(results[1], InvalidOrder)
     cancelled = await ex.cancel_orders(BTC, ["b1", "zz"])
@@ -163,6 +189,7 @@ async def test_player_drives_two_accounts_and_streams_klines_at_any_interval() -
     a, b = (SimExchange(SimVenue([BTC_USDT_PERP], name=n, balances={"USDT": D(5000)})) for n in ("a", "b"))
     klines: list[object] = []
     async with anyio.create_task_group() as tg:
+
         async def watch() -> None:
             while True:
                 klines.extend(k for k in await a.watch_ohlcv(BTC, "3m") if k.closed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from opensqt.model import (
     TimeInForce,
 )
 from tests.conftest import SHARED_DATA
-from tests.exchanges.sim.conftest import make_tape
+from tests.exchanges.sim.tapes import make_tape
 
 BTC = "BTC/USDT:USDT"
 CAPTURE = SHARED_DATA / "binance-usdm" / "btcusdt_20240808.gz"
@@ -82,8 +83,12 @@ rows = st.one_of(
     st.tuples(st.just("funding"), st.integers(-300, 300)),
 )
 orders = st.tuples(
-    st.just("order"), st.sampled_from([Side.BUY, Side.SELL]), st.integers(-40, 40), st.integers(1, 300),
-    st.sampled_from(["GTC", "IOC", "FOK", "PO", "MKT"]), st.booleans(),
+    st.just("order"),
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(-40, 40),
+    st.integers(1, 300),
+    st.sampled_from(["GTC", "IOC", "FOK", "PO", "MKT"]),
+    st.booleans(),
 )
 cancels = st.tuples(st.just("cancel"), st.integers(0, 30))
 actions = st.lists(st.one_of(rows, rows, orders, cancels), min_size=1, max_size=60)
@@ -91,19 +96,21 @@ actions = st.lists(st.one_of(rows, rows, orders, cancels), min_size=1, max_size=
 BASE = 600_000  # 60000.0 in ticks
 
 
-def play(acts: list[tuple[object, ...]], fast: bool) -> tuple[SimVenue, list[object], dict[str, PlaceOrder]]:
-    tape_rows: list[tuple[object, ...]] = []
+def play(acts: list[tuple[Any, ...]], fast: bool) -> tuple[SimVenue, list[object], dict[str, PlaceOrder]]:
+    tape_rows: list[tuple[Any, ...]] = []
     for k, a in enumerate(acts):
         ts = 1000 * (k + 1)
         if a[0] == "trade":
-            tape_rows.append(("trade", ts, D(BASE + int(a[1])) / 10, D(int(a[2])) / 1000, a[3]))  # type: ignore[call-overload]
+            tape_rows.append(("trade", ts, D(BASE + int(a[1])) / 10, D(int(a[2])) / 1000, a[3]))
         elif a[0] == "book":
-            bid = BASE + int(a[1])  # type: ignore[call-overload]
-            tape_rows.append(("book", ts, D(bid) / 10, D(int(a[3])) / 1000, D(bid + int(a[2])) / 10, "0.2"))  # type: ignore[call-overload]
+            bid = BASE + int(a[1])
+            tape_rows.append(("book", ts, D(bid) / 10, D(int(a[3])) / 1000, D(bid + int(a[2])) / 10, "0.2"))
         elif a[0] == "funding":
-            tape_rows.append(("funding", ts, D(int(a[1])) / 1_000_000, ts + 2500))  # type: ignore[call-overload]
+            tape_rows.append(("funding", ts, D(int(a[1])) / 1_000_000, ts + 2500))
     v = SimVenue([BTC_USDT_PERP], balances={"USDT": D(100_000)})
-    v.attach(make_tape(tape_rows) if tape_rows else make_tape([("book", 500, "60000.0", "1", "60000.1", "1")]))
+    v.attach(
+        make_tape(tape_rows) if tape_rows else make_tape([("book", 500, "60000.0", "1", "60000.1", "1")])
+    )
     log: list[object] = []
     placed: dict[str, PlaceOrder] = {}
     for k, a in enumerate(acts):
@@ -112,9 +119,16 @@ def play(acts: list[tuple[object, ...]], fast: bool) -> tuple[SimVenue, list[obj
             _, side, off, lots, tif, reduce = a
             cid = f"c{k}"
             market = tif == "MKT"
-            cmd = PlaceOrder(cid, BTC, side, D(int(lots)) / 1000, None if market else D(BASE + int(off)) / 10,  # type: ignore[call-overload, arg-type]
-                             OrderType.MARKET if market else OrderType.LIMIT,
-                             TimeInForce.GTC if market else TimeInForce(tif), bool(reduce))
+            cmd = PlaceOrder(
+                cid,
+                BTC,
+                side,
+                D(int(lots)) / 1000,
+                None if market else D(BASE + int(off)) / 10,
+                OrderType.MARKET if market else OrderType.LIMIT,
+                TimeInForce.GTC if market else TimeInForce(tif),
+                bool(reduce),
+            )
             try:
                 v.place_order(cmd)
                 placed[cid] = cmd
@@ -123,7 +137,7 @@ def play(acts: list[tuple[object, ...]], fast: bool) -> tuple[SimVenue, list[obj
         elif a[0] == "cancel":
             open_ = v.open_orders()
             if open_:
-                v.cancel_order(BTC, open_[int(a[1]) % len(open_)].client_order_id)  # type: ignore[call-overload]
+                v.cancel_order(BTC, open_[int(a[1]) % len(open_)].client_order_id)
         else:
             log.extend(v.drain())
             log.extend(v.advance(until_ms=ts, stop_on_event=False, fast=fast))
@@ -134,7 +148,7 @@ def play(acts: list[tuple[object, ...]], fast: bool) -> tuple[SimVenue, list[obj
 
 @settings(max_examples=150)
 @given(actions)
-def test_venue_invariants_hold_on_random_paths(acts: list[tuple[object, ...]]) -> None:
+def test_venue_invariants_hold_on_random_paths(acts: list[tuple[Any, ...]]) -> None:
     v, log, placed = play(acts, fast=True)
     _, slow_log, _ = play(acts, fast=False)
     assert repr(log) == repr(slow_log)
@@ -175,4 +189,3 @@ def test_venue_invariants_hold_on_random_paths(acts: list[tuple[object, ...]]) -
         elif isinstance(e, BalanceUpdated):
             pass
     assert v.account.wallet["USDT"] == D(100_000) + realized - fees + funding
-

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import ROUND_CEILING, Decimal as D
+from collections.abc import Callable, Sequence
+from decimal import ROUND_CEILING
+from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -22,19 +24,27 @@ BTC = "BTC/USDT:USDT"
 Tape = Callable[..., MarketData]
 
 
-def buy(cid: str, qty: str, price: str | None, **kw: object) -> PlaceOrder:
+def order(side: Side, cid: str, qty: str, price: str | None, symbol: str = BTC,
+          time_in_force: TimeInForce = TimeInForce.GTC, reduce_only: bool = False) -> PlaceOrder:
     typ = OrderType.MARKET if price is None else OrderType.LIMIT
-    return PlaceOrder(cid, kw.pop("symbol", BTC), Side.BUY, D(qty), None if price is None else D(price), typ, **kw)  # type: ignore[arg-type]
+    return PlaceOrder(cid, symbol, side, D(qty), None if price is None else D(price), typ, time_in_force,
+                      reduce_only)
 
 
-def sell(cid: str, qty: str, price: str | None, **kw: object) -> PlaceOrder:
-    typ = OrderType.MARKET if price is None else OrderType.LIMIT
-    return PlaceOrder(cid, kw.pop("symbol", BTC), Side.SELL, D(qty), None if price is None else D(price), typ, **kw)  # type: ignore[arg-type]
+def buy(cid: str, qty: str, price: str | None, **kw: Any) -> PlaceOrder:
+    return order(Side.BUY, cid, qty, price, **kw)
 
 
-def fills(events: list[object]) -> list[tuple[str, D, D, D, D | None]]:
-    return [(e.fill.client_order_id, e.fill.price, e.fill.quantity, e.fill.fee, e.fill.realized_pnl)
-            for e in events if isinstance(e, OrderUpdated) and e.fill is not None]
+def sell(cid: str, qty: str, price: str | None, **kw: Any) -> PlaceOrder:
+    return order(Side.SELL, cid, qty, price, **kw)
+
+
+def fills(events: Sequence[object]) -> list[tuple[str, D, D, D, D | None]]:
+    return [
+        (e.fill.client_order_id, e.fill.price, e.fill.quantity, e.fill.fee, e.fill.realized_pnl)
+        for e in events
+        if isinstance(e, OrderUpdated) and e.fill is not None
+    ]
 
 
 def venue_on(data: MarketData, rows: int, **kw: object) -> SimVenue:
@@ -45,12 +55,14 @@ def venue_on(data: MarketData, rows: int, **kw: object) -> SimVenue:
 
 
 def test_trade_through_fills_resting_orders_with_maker_fees_and_pnl(tape: Tape) -> None:
-    data = tape([
-        ("book", 1000, "60000.5", "1", "60000.6", "1"),
-        ("trade", 2000, "59999.0", "0.2", "sell"),
-        ("trade", 3000, "60100.0", "0.005", "buy"),
-        ("trade", 4000, "60100.5", "0.1", "buy"),
-    ])
+    data = tape(
+        [
+            ("book", 1000, "60000.5", "1", "60000.6", "1"),
+            ("trade", 2000, "59999.0", "0.2", "sell"),
+            ("trade", 3000, "60100.0", "0.005", "buy"),
+            ("trade", 4000, "60100.5", "0.1", "buy"),
+        ]
+    )
     v = venue_on(data, 1)
     v.place_order(buy("b1", "0.010", "60000.0"))
     assert fills(v.advance()) == [("b1", D("60000.0"), D("0.010"), D("0.12000"), D(0))]
@@ -65,13 +77,15 @@ def test_trade_through_fills_resting_orders_with_maker_fees_and_pnl(tape: Tape) 
 
 
 def test_queue_at_equal_price_is_eaten_before_our_order_fills(tape: Tape) -> None:
-    data = tape([
-        ("book", 1000, "60000.0", "0.5", "60000.1", "1"),
-        ("trade", 2000, "60000.0", "0.3", "sell"),
-        ("trade", 3000, "60000.0", "0.25", "sell"),
-        ("trade", 4000, "60000.0", "0.02", "sell"),
-        ("trade", 5000, "59999.9", "0.001", "sell"),
-    ])
+    data = tape(
+        [
+            ("book", 1000, "60000.0", "0.5", "60000.1", "1"),
+            ("trade", 2000, "60000.0", "0.3", "sell"),
+            ("trade", 3000, "60000.0", "0.25", "sell"),
+            ("trade", 4000, "60000.0", "0.02", "sell"),
+            ("trade", 5000, "59999.9", "0.001", "sell"),
+        ]
+    )
     v = venue_on(data, 1)
     v.place_order(buy("b1", "0.100", "60000.0"))  # joins behind the displayed 0.5
     got = fills(v.advance(stop_on_event=False))
@@ -83,25 +97,36 @@ def test_queue_at_equal_price_is_eaten_before_our_order_fills(tape: Tape) -> Non
 
 
 def test_market_order_walks_top_of_book_then_recorded_depth(tape: Tape) -> None:
-    data = tape([
-        ("snapshot", 900, [("bid", "59999.0", "3"), ("ask", "60001.0", "0.2"), ("ask", "60002.0", "0.5")]),
-        ("book", 1000, "60000.0", "1", "60000.5", "0.1"),
-    ])
+    data = tape(
+        [
+            (
+                "snapshot",
+                900,
+                [("bid", "59999.0", "3"), ("ask", "60001.0", "0.2"), ("ask", "60002.0", "0.5")],
+            ),
+            ("book", 1000, "60000.0", "1", "60000.5", "0.1"),
+        ]
+    )
     v = venue_on(data, 2)
     order = v.place_order(buy("m1", "0.5", None))
     assert order.status is OrderStatus.FILLED
     assert order.average_price == D("60001.3")
     events = v.drain()
     assert [(p, q) for _, p, q, _, _ in fills(events)] == [
-        (D("60000.5"), D("0.1")), (D("60001.0"), D("0.2")), (D("60002.0"), D("0.2"))]
-    assert sum(f[3] for f in fills(events)) == D("15.000325")
+        (D("60000.5"), D("0.1")),
+        (D("60001.0"), D("0.2")),
+        (D("60002.0"), D("0.2")),
+    ]
+    assert sum((f[3] for f in fills(events)), D(0)) == D("15.000325")
 
 
 def test_ioc_expires_the_rest_and_fok_fills_all_or_nothing(tape: Tape) -> None:
-    data = tape([
-        ("snapshot", 900, [("ask", "60001.0", "0.2"), ("ask", "60002.0", "0.5")]),
-        ("book", 1000, "60000.0", "1", "60000.5", "0.1"),
-    ])
+    data = tape(
+        [
+            ("snapshot", 900, [("ask", "60001.0", "0.2"), ("ask", "60002.0", "0.5")]),
+            ("book", 1000, "60000.0", "1", "60000.5", "0.1"),
+        ]
+    )
     v = venue_on(data, 2)
     ioc = v.place_order(buy("i1", "0.5", "60001.0", time_in_force=TimeInForce.IOC))
     assert (ioc.status, ioc.filled) == (OrderStatus.EXPIRED, D("0.3"))
@@ -124,10 +149,12 @@ def test_post_only_that_would_take_is_refused_and_changes_nothing(tape: Tape) ->
 
 
 def test_reduce_only_never_increases_or_flips(tape: Tape) -> None:
-    data = tape([
-        ("book", 1000, "60000.0", "1", "60000.5", "1"),
-        ("trade", 2000, "60300.0", "1", "buy"),
-    ])
+    data = tape(
+        [
+            ("book", 1000, "60000.0", "1", "60000.5", "1"),
+            ("trade", 2000, "60300.0", "1", "buy"),
+        ]
+    )
     v = venue_on(data, 1)
     with pytest.raises(InvalidOrder, match="reduce_only"):
         v.place_order(sell("r0", "0.01", "60100.0", reduce_only=True))
@@ -179,12 +206,14 @@ def test_margin_check_refuses_what_the_wallet_cannot_carry(tape: Tape) -> None:
 
 
 def test_funding_is_paid_at_the_funding_time_from_the_market_rate(tape: Tape) -> None:
-    data = tape([
-        ("book", 1000, "59999.9", "1", "60000.0", "1"),
-        ("funding", 1500, "0.0001", 5000),
-        ("trade", 4000, "60000.0", "1", "buy"),
-        ("trade", 5000, "60010.0", "1", "buy"),
-    ])
+    data = tape(
+        [
+            ("book", 1000, "59999.9", "1", "60000.0", "1"),
+            ("funding", 1500, "0.0001", 5000),
+            ("trade", 4000, "60000.0", "1", "buy"),
+            ("trade", 5000, "60010.0", "1", "buy"),
+        ]
+    )
     v = venue_on(data, 2)
     v.place_order(buy("b1", "0.010", None))  # taker at 60000.0, fee 0.3
     v.advance(until_ms=4000, stop_on_event=False)
@@ -196,21 +225,25 @@ def test_funding_is_paid_at_the_funding_time_from_the_market_rate(tape: Tape) ->
 
 
 def test_liquidation_closes_the_position_at_the_estimated_price(tape: Tape) -> None:
-    data = tape([
-        ("book", 1000, "59999.9", "1", "60000.0", "1"),
-        ("trade", 2000, "60000.0", "1", "buy"),
-        ("trade", 3000, "58000.0", "1", "sell"),
-        ("trade", 4000, "56000.0", "1", "sell"),
-    ])
+    data = tape(
+        [
+            ("book", 1000, "59999.9", "1", "60000.0", "1"),
+            ("trade", 2000, "60000.0", "1", "buy"),
+            ("trade", 3000, "58000.0", "1", "sell"),
+            ("trade", 4000, "56000.0", "1", "sell"),
+        ]
+    )
     v = venue_on(data, 2, balances={"USDT": D(100)})
     v.place_order(buy("b1", "0.030", None))  # 1800 notional, taker fee 0.9
     wallet = D(100) - D("0.9")
-    liq = ((D("1800") - wallet) / (D("0.030") * D("0.996")))
+    liq = (D("1800") - wallet) / (D("0.030") * D("0.996"))
     liq_tick = (liq / D("0.1")).to_integral_value(rounding=ROUND_CEILING) * D("0.1")
     assert v.positions([BTC])[0].liquidation_price == liq
     assert not [e for e in v.advance(until_ms=3000) if isinstance(e, Liquidated)]
     events = v.advance()
-    assert [e for e in events if isinstance(e, Liquidated)] == [Liquidated(BTC, Side.SELL, D("0.030"), liq_tick, 4000)]
+    assert [e for e in events if isinstance(e, Liquidated)] == [
+        Liquidated(BTC, Side.SELL, D("0.030"), liq_tick, 4000)
+    ]
     realized = (liq_tick - D("60000.0")) * D("0.030")
     fee = liq_tick * D("0.030") * D("0.0005")
     assert v.account.wallet["USDT"] == wallet + realized - fee
