@@ -388,7 +388,7 @@ class SimVenue(LedgerMixin):
                 continue
             size = self.account.position(m.inst.symbol).size
             mark_ticks = m.funding_mark or m.mark_ticks()
-            if size and mark_ticks:
+            if size and mark_ticks and m.funding_rate:
                 amount = self.account.pay_funding(m.inst, m.scale.price(mark_ticks), m.rate())
                 self._out.append(FundingPaid(m.inst.symbol, amount, m.rate(), ts))
                 self._emit_balances(m.inst)
