@@ -64,7 +64,11 @@ def create_store_engine(
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # No server-side prepared statements: after psycopg's default 5 executions PostgreSQL would switch
+        # the idempotency lookups to a generic plan that scans the whole (growing) table.
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"prepare_threshold": None}
+        )
     database = parsed.database or ""
     if database in {"", ":memory:"}:
         raise StoreError("database url: an in-memory SQLite store cannot be shared; give a file path")

@@ -10,17 +10,18 @@ Runs in bulk so one transaction can carry thousands of updates (the writer's bat
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table
 
-from opensqt.model import Order
+from opensqt.model import OrderStatus
 from opensqt.store import tables as t
 from opensqt.store.records import OrderUpdateWrite
 from opensqt.store.rows import (
+    RowReader,
     fill_to_row,
-    order_from_row,
     order_progress,
     order_to_row,
     order_update_key,
@@ -28,34 +29,87 @@ from opensqt.store.rows import (
     position_to_row,
     slot_to_row,
 )
+from opensqt.store.types import DecimalText, decimal_to_text
 
 # Stay far below SQLite's bound-parameter limit (32766) in `IN (...)` lookups.
 _LOOKUP_CHUNK = 500
 
+# The hot path runs plain driver SQL (built once per table and dialect, same text on SQLite and PostgreSQL
+# but for the placeholder): SQLAlchemy's per-row statement compilation cost more than the database work.
 
-def dialect_insert(conn: Connection, table: Table) -> Any:
-    """An INSERT supporting ON CONFLICT for the connection's dialect (SQLite and PostgreSQL agree on it)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+
+def _placeholder(conn: Connection) -> str:
+    return "%s" if conn.dialect.name == "postgresql" else "?"
+
+
+@lru_cache(maxsize=512)
+def _insert_sql(table: Table, ph: str, mode: str, newer_than: str | None, rows: int = 1) -> str:
+    cols = [c.name for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    quoted_cols = ", ".join(f'"{c}"' for c in cols)
+    quoted_keys = ", ".join(f'"{k}"' for k in keys)
+    values = ", ".join([f"({', '.join([ph] * len(cols))})"] * rows)
+    sql = f'INSERT INTO "{table.name}" ({quoted_cols}) VALUES {values} ON CONFLICT ({quoted_keys}) '
+    if mode == "nothing":
+        return sql + "DO NOTHING"
+    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c not in keys)
+    sql += f"DO UPDATE SET {sets}"
+    if newer_than is not None:
+        sql += f' WHERE excluded."{newer_than}" >= "{table.name}"."{newer_than}"'
+    return sql
+
+
+def _write(
+    conn: Connection, table: Table, mode: str, newer_than: str | None, rows: Sequence[dict[str, Any]]
+) -> None:
+    params = _params(table, rows)
+    if conn.dialect.name != "postgresql":
+        # sqlite3's executemany is a tight C loop: one prepared statement, many bindings.
+        conn.exec_driver_sql(_insert_sql(table, "?", mode, newer_than), params)
+        return
+    # PostgreSQL: one multi-row INSERT per chunk (one round trip) instead of a statement per row. Rows
+    # sharing a key in one chunk are fine for DO NOTHING; callers dedupe keys for DO UPDATE.
+    per = max(1, 20_000 // len(table.columns))
+    for i in range(0, len(params), per):
+        chunk = params[i : i + per]
+        flat = tuple(v for row in chunk for v in row)
+        conn.exec_driver_sql(_insert_sql(table, "%s", mode, newer_than, len(chunk)), flat)
+
+
+@cache
+def _layout(table: Table) -> tuple[Any, tuple[int, ...]]:
+    getter = itemgetter(*(c.name for c in table.columns))
+    decimals = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, DecimalText))
+    return getter, decimals
+
+
+def _params(table: Table, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    getter, decimals = _layout(table)
+    out = []
+    for row in rows:
+        values = list(getter(row))
+        for i in decimals:
+            if values[i] is not None:
+                values[i] = decimal_to_text(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows; a row whose primary key exists is left as it is (facts are written once)."""
     if rows:
-        conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), list(rows))
+        _write(conn, table, "nothing", None, rows)
 
 
 def upsert(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, newer_than: str | None = None
 ) -> None:
     """Insert or replace by primary key; with `newer_than`, replace only if that column does not go back."""
-    if not rows:
-        return
-    stmt = dialect_insert(conn, table)
-    keys = [c.name for c in table.primary_key.columns]
-    values = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    where = None if newer_than is None else stmt.excluded[newer_than] >= table.c[newer_than]
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values, where=where), list(rows))
+    if rows:
+        keys = [c.name for c in table.primary_key.columns]
+        # One row per key (the last wins): PostgreSQL refuses to update a row twice in one statement.
+        unique = {tuple(row[k] for k in keys): row for row in rows}
+        _write(conn, table, "update", newer_than, list(unique.values()))
 
 
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
@@ -64,21 +118,44 @@ def _chunks(items: list[Any]) -> Iterable[list[Any]]:
 
 
 def _existing_keys(conn: Connection, keys: list[tuple[str, ...]]) -> set[tuple[str, ...]]:
-    p = t.processed_updates
-    cols = (p.c.venue, p.c.symbol, p.c.venue_order_id, p.c.filled, p.c.status)
+    """Which idempotency keys are already recorded: looked up by (venue, symbol) and venue order id."""
+    ph = _placeholder(conn)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for k in keys:
+        groups.setdefault((k[0], k[1]), []).append(k[2])
     found: set[tuple[str, ...]] = set()
-    for chunk in _chunks(keys):
-        found.update(tuple(r) for r in conn.execute(select(*cols).where(tuple_(*cols).in_(chunk))))
+    for (venue, symbol), refs in groups.items():
+        for chunk in _chunks(list(dict.fromkeys(refs))):
+            sql = (
+                'SELECT "venue_order_id", "filled", "status" FROM "processed_updates" WHERE "venue" = '
+                f'{ph} AND "symbol" = {ph} AND "venue_order_id" IN ({", ".join([ph] * len(chunk))})'
+            )
+            for ref, filled, status in conn.exec_driver_sql(sql, (venue, symbol, *chunk)):
+                found.add((venue, symbol, ref, filled, status))
     return found
 
 
-def _existing_orders(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Order]:
-    o = t.orders
-    found: dict[tuple[str, str], Order] = {}
-    for chunk in _chunks(keys):
-        rows = conn.execute(select(o).where(tuple_(o.c.venue, o.c.client_order_id).in_(chunk))).mappings()
-        for row in rows:
-            found[(row["venue"], row["client_order_id"])] = order_from_row(row)
+def _existing_progress(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """Progress (filled, status rank, status) of the stored orders among `keys` (venue, client order id)."""
+    ph = _placeholder(conn)
+    groups: dict[str, list[str]] = {}
+    for venue, cid in keys:
+        groups.setdefault(venue, []).append(cid)
+    found: dict[tuple[str, str], Any] = {}
+    for venue, cids in groups.items():
+        for chunk in _chunks(cids):
+            sql = (
+                f'SELECT "client_order_id", "filled", "status" FROM "orders" WHERE "venue" = {ph} '
+                f'AND "client_order_id" IN ({", ".join([ph] * len(chunk))})'
+            )
+            for cid, filled, status in conn.exec_driver_sql(sql, (venue, *chunk)):
+                r = RowReader(
+                    "orders",
+                    {"venue": venue, "client_order_id": cid, "filled": filled, "status": status},
+                    ("venue", "client_order_id"),
+                )
+                st = r.enum("status", OrderStatus)
+                found[(venue, cid)] = (r.dec("filled"), st.rank, st.value)
     return found
 
 
@@ -97,12 +174,12 @@ def apply_order_updates(conn: Connection, writes: Sequence[OrderUpdateWrite]) ->
 
     # 2. Orders move forward only: the report with the most progress wins, whatever the arrival order.
     order_keys = list(dict.fromkeys((w.venue, w.update.order.client_order_id) for _, w in fresh))
-    current = _existing_orders(conn, order_keys)
+    current = _existing_progress(conn, order_keys)
     winners: dict[tuple[str, str], tuple[int, OrderUpdateWrite]] = {}
     for index, (_, w) in enumerate(fresh):
         k = (w.venue, w.update.order.client_order_id)
-        best = winners[k][1].update.order if k in winners else current.get(k)
-        if best is None or order_progress(w.update.order) > order_progress(best):
+        best = order_progress(winners[k][1].update.order) if k in winners else current.get(k)
+        if best is None or order_progress(w.update.order) > best:
             winners[k] = (index, w)
     winning = [w for _, w in sorted(winners.values(), key=lambda iw: iw[0])]
 
