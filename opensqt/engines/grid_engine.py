@@ -159,8 +159,13 @@ class GridEngine:
         self.prices = PriceMonitor(
             exchange, self.symbol, clock, stale_after_seconds=config.price_stale_seconds
         )
+        # every timer runs on the engine's clock, so replays and tests need no wall time
         self.executor = Executor(
-            exchange, self._on_outcome, params=config.execution, bucket=TokenBucket(rate_limit)
+            exchange,
+            self._on_outcome,
+            params=config.execution,
+            bucket=TokenBucket(rate_limit, clock=clock.monotonic, sleep=clock.sleep),
+            sleep=clock.sleep,
         )
         self.events: Broadcast[EngineEvent] = Broadcast("engine")
         self.instrument: Instrument | None = None
@@ -323,7 +328,7 @@ class GridEngine:
                     failures += 1
                     self.stats["order_stream_errors"] += 1
                     logger.warning("order stream failed ({}); resubscribing", exc)
-                    await anyio.sleep(min(5.0, 0.1 * 2**failures))
+                    await self.clock.sleep(min(5.0, 0.1 * 2**failures))
                     if self.phase == "trading":
                         self._spawn(self.reconcile_now)  # recover whatever the gap hid
                     continue
@@ -687,11 +692,11 @@ class GridEngine:
 
     async def _housekeeping(self) -> None:
         """Periodic work: reconcile, settle ambiguous submits, clean up orders, breaker cooldown."""
-        next_reconcile = anyio.current_time() + self.config.reconcile_interval
-        next_cleanup = anyio.current_time() + self.config.cleanup_interval
+        next_reconcile = self.clock.monotonic() + self.config.reconcile_interval
+        next_cleanup = self.clock.monotonic() + self.config.cleanup_interval
         while True:
-            await anyio.sleep(min(1.0, self.config.reconcile_interval, self.config.cleanup_interval))
-            now_loop = anyio.current_time()
+            await self.clock.sleep(min(1.0, self.config.reconcile_interval, self.config.cleanup_interval))
+            now_loop = self.clock.monotonic()
             self._breaker_event(self.breaker.tick(self.clock.now_ms()))
             for cid in self.slots.ambiguous_orders():
                 await self._settle(cid)
@@ -740,7 +745,7 @@ class GridEngine:
                 klines = await self.exchange.watch_ohlcv(symbol, timeframe)
             except (NetworkError, ExchangeError) as exc:
                 logger.warning("risk klines {} failed ({}); resubscribing", symbol, exc)
-                await anyio.sleep(1.0)
+                await self.clock.sleep(1.0)
                 continue
             for kline in klines:
                 self._risk_event(self.risk.on_kline(kline, self.clock.now_ms()))
@@ -759,7 +764,7 @@ class GridEngine:
                 klines = await self.exchange.watch_ohlcv(self.symbol, dyn.timeframe)
             except (NetworkError, ExchangeError) as exc:
                 logger.warning("klines {} failed ({}); resubscribing", self.symbol, exc)
-                await anyio.sleep(1.0)
+                await self.clock.sleep(1.0)
                 continue
             for kline in klines:
                 if self._klines and self._klines[-1].open_time == kline.open_time:

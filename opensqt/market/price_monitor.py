@@ -87,7 +87,7 @@ class PriceMonitor:
                 delay = self._backoff(failures)
                 failures += 1
                 logger.warning("price stream {} failed ({}); retrying in {:.2f}s", self.symbol, exc, delay)
-                await anyio.sleep(delay)
+                await self.clock.sleep(delay)
                 continue
             if not trades:
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -15,13 +15,18 @@ class TokenBucket:
     """
 
     def __init__(
-        self, rate: float, capacity: float | None = None, clock: Callable[[], float] | None = None
+        self,
+        rate: float,
+        capacity: float | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate limit must be > 0 per second, got {rate}")
         self.rate = rate
         self.capacity = capacity if capacity is not None else max(1.0, rate)
         self._clock = clock or anyio.current_time
+        self._sleep = sleep or anyio.sleep
         self._tokens = self.capacity
         self._last: float | None = None
         self._blocked_until = 0.0
@@ -48,13 +53,13 @@ class TokenBucket:
             while True:
                 now = self._clock()
                 if now < self._blocked_until:
-                    await anyio.sleep(self._blocked_until - now)
+                    await self._sleep(self._blocked_until - now)
                     continue
                 self._refill(now)
                 if self._tokens >= cost:
                     self._tokens -= cost
                     return
-                await anyio.sleep((cost - self._tokens) / self.rate)
+                await self._sleep((cost - self._tokens) / self.rate)
 
     def penalise(self, seconds: float) -> None:
         self._blocked_until = max(self._blocked_until, self._clock() + seconds)

@@ -21,6 +21,7 @@ from opensqt.exchanges.sim.faults import FaultPlan
 from opensqt.exchanges.sim.orders import VenueEvent
 from opensqt.exchanges.sim.streams import KlineBuilder, Subscription, parse_timeframe
 from opensqt.exchanges.sim.venue import SimVenue
+from opensqt.runtime.settle import settle
 from opensqt.model import (
     Balance,
     BalanceUpdated,
@@ -104,7 +105,7 @@ class SimExchange:
         finally:
             self.publish(self.venue.drain())
         if op.startswith("create") and self.faults.fill_before_ack:
-            await anyio.wait_all_tasks_blocked()
+            await settle()
         if decision.after is not None:
             raise decision.after
         return result

@@ -12,6 +12,7 @@ from opensqt.clock import Clock, ManualClock, WallClock
 from opensqt.data.market_data import MarketData
 from opensqt.data.synthetic import SyntheticMarket
 from opensqt.exchanges.sim.exchange import SimExchange
+from opensqt.runtime.settle import settle
 
 
 class MarketPlayer:
@@ -74,7 +75,7 @@ class MarketPlayer:
                     reached = ex.publish_row(i) or reached or bool(events)
                 self.rows += 1
                 if reached and self.settle:
-                    await anyio.wait_all_tasks_blocked()
+                    await settle()
                 else:
                     await anyio.lowlevel.checkpoint()
         return self.rows

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -59,12 +59,14 @@ class Executor:
         params: ExecutionParams | None = None,
         bucket: TokenBucket | None = None,
         backoff: Callable[[int], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.exchange = exchange
         self.on_outcome = on_outcome
         self.params = params or ExecutionParams()
         self.bucket = bucket
         self._backoff = backoff or backoff_delays()
+        self._sleep = sleep or anyio.sleep
         self._limiter = anyio.CapacityLimiter(self.params.max_concurrency)
         self.calls = 0
 
@@ -110,7 +112,7 @@ class Executor:
                 results = await self.exchange.create_orders(batch)
             except (NetworkError, RateLimited) as exc:
                 if isinstance(exc, RateLimited):
-                    await anyio.sleep(self._rate_limited(exc))
+                    await self._sleep(self._rate_limited(exc))
                 results = [exc] * len(batch)
         for command, result in zip(batch, results, strict=True):
             if isinstance(result, Order):
@@ -139,17 +141,17 @@ class Executor:
                     return
                 if found is None:
                     # Still unknown: wait and look again rather than risk a second order.
-                    await anyio.sleep(self._backoff(attempt))
+                    await self._sleep(self._backoff(attempt))
                     continue
                 may_exist = False  # the venue says it has no such order: safe to submit again
             elif error is not None:
-                await anyio.sleep(self._backoff(attempt))
+                await self._sleep(self._backoff(attempt))
             await self._throttle()
             try:
                 order = await self.exchange.create_order(command)
             except RateLimited as exc:
                 error = exc
-                await anyio.sleep(self._rate_limited(exc))
+                await self._sleep(self._rate_limited(exc))
                 continue
             except DuplicateClientOrderId as exc:
                 error, may_exist = exc, True
@@ -177,7 +179,7 @@ class Executor:
         except OrderNotFound as exc:
             return exc
         except RateLimited as exc:
-            await anyio.sleep(self._rate_limited(exc))
+            await self._sleep(self._rate_limited(exc))
             return None
         except (NetworkError, ExchangeError):
             return None
@@ -187,7 +189,7 @@ class Executor:
             error: VenueError | None = None
             for attempt in range(self.params.max_retries + 1):
                 if error is not None:
-                    await anyio.sleep(self._backoff(attempt))
+                    await self._sleep(self._backoff(attempt))
                 await self._throttle()
                 try:
                     order = await self.exchange.cancel_order(command.symbol, command.client_order_id)
@@ -202,7 +204,7 @@ class Executor:
                     return
                 except RateLimited as exc:
                     error = exc
-                    await anyio.sleep(self._rate_limited(exc))
+                    await self._sleep(self._rate_limited(exc))
                     continue
                 except NetworkError as exc:
                     error = exc
