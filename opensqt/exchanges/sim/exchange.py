@@ -21,7 +21,6 @@ from opensqt.exchanges.sim.faults import FaultPlan
 from opensqt.exchanges.sim.orders import VenueEvent
 from opensqt.exchanges.sim.streams import KlineBuilder, Subscription, parse_timeframe
 from opensqt.exchanges.sim.venue import SimVenue
-from opensqt.runtime.settle import settle
 from opensqt.model import (
     Balance,
     BalanceUpdated,
@@ -38,6 +37,7 @@ from opensqt.model import (
     Ticker,
     Trade,
 )
+from opensqt.runtime.settle import settle
 
 R = TypeVar("R")
 MAX_BATCH = 5
