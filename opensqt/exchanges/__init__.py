@@ -1,4 +1,4 @@
-"""Venues behind one port: the `Exchange` protocol, its error families, the simulated venue and ccxt adapters."""
+"""Venues behind one port: the `Exchange` protocol, its error families, the simulated venue, ccxt adapters."""
 
 from opensqt.exchanges.base import CAPABILITIES, Exchange
 from opensqt.exchanges.errors import (

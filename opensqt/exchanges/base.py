@@ -1,4 +1,4 @@
-"""The `Exchange` port: ccxt's verbs with typed results, implemented by the simulated venue and ccxt adapters."""
+"""The `Exchange` port: ccxt's verbs with typed results, implemented by the sim venue and ccxt adapters."""
 
 from __future__ import annotations
 
@@ -67,7 +67,9 @@ class Exchange(Protocol):
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> Order: ...
 
-    async def cancel_orders(self, symbol: str, client_order_ids: Sequence[str]) -> list[Order | Exception]: ...
+    async def cancel_orders(
+        self, symbol: str, client_order_ids: Sequence[str]
+    ) -> list[Order | Exception]: ...
 
     async def cancel_all_orders(self, symbol: str, side: Side | None = None) -> list[Order]: ...
 

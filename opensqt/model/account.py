@@ -10,7 +10,7 @@ from opensqt.model.numbers import ZERO
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A one-way position. `size` is signed: > 0 long, < 0 short, in base units (contracts × contract size)."""
+    """A one-way position. `size` is signed (> 0 long, < 0 short), in base units (contracts × size)."""
 
     symbol: str
     size: Decimal = ZERO

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -19,29 +19,29 @@ class Side(str, Enum):
         return 1 if self is Side.BUY else -1
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
     POST_ONLY = "PO"
 
 
-class InstrumentKind(str, Enum):
+class InstrumentKind(StrEnum):
     SPOT = "spot"
     LINEAR_PERPETUAL = "linear_perpetual"
 
 
-class LiquiditySide(str, Enum):
+class LiquiditySide(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -94,18 +94,18 @@ ORDER_STATUS_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
-class SlotStatus(str, Enum):
+class SlotStatus(StrEnum):
     FREE = "FREE"
     PENDING = "PENDING"
     LOCKED = "LOCKED"
 
 
-class PositionStatus(str, Enum):
+class PositionStatus(StrEnum):
     EMPTY = "EMPTY"
     FILLED = "FILLED"
 
 
-class GridMode(str, Enum):
+class GridMode(StrEnum):
     LONG = "long"
     SHORT = "short"
     NEUTRAL = "neutral"

@@ -11,7 +11,7 @@ from opensqt.model.numbers import ONE, ZERO, ceil_to_step, floor_to_step, is_mul
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """A market on one venue. `symbol` is ccxt's unified form (`BTC/USDT:USDT`); `venue_symbol` the venue's own."""
+    """A market on one venue. `symbol` is ccxt's unified form (`BTC/USDT:USDT`), `venue_symbol` its own."""
 
     symbol: str
     venue_symbol: str
@@ -32,7 +32,9 @@ class Instrument:
         for name in ("tick_size", "lot_size", "contract_size"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
-                raise ValueError(f"instrument {self.symbol}: {name} must be a positive Decimal, got {value!r}")
+                raise ValueError(
+                    f"instrument {self.symbol}: {name} must be a positive Decimal, got {value!r}"
+                )
         for name in ("min_qty", "min_notional"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value < 0:

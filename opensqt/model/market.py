@@ -87,7 +87,9 @@ class FundingRate:
 
     def __post_init__(self) -> None:
         if self.interval_hours <= 0:
-            raise ValueError(f"funding rate {self.symbol}: interval_hours must be > 0, got {self.interval_hours}")
+            raise ValueError(
+                f"funding rate {self.symbol}: interval_hours must be > 0, got {self.interval_hours}"
+            )
 
 
 TIMEFRAME_MS: dict[str, int] = {

@@ -11,7 +11,7 @@ from opensqt.model.numbers import ZERO
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """One order as last known. `filled` is cumulative; `ts_event` is venue time, `ts_init` ours (epoch ms)."""
+    """One order as last known. `filled` is cumulative; `ts_event` venue time, `ts_init` ours (epoch ms)."""
 
     client_order_id: str
     symbol: str
@@ -36,7 +36,9 @@ class Order:
                 f"order {self.client_order_id}: filled must be within [0, {self.quantity}], got {self.filled}"
             )
         if self.type is OrderType.LIMIT and (self.price is None or self.price <= 0):
-            raise ValueError(f"order {self.client_order_id}: a limit order needs a price > 0, got {self.price}")
+            raise ValueError(
+                f"order {self.client_order_id}: a limit order needs a price > 0, got {self.price}"
+            )
 
     @property
     def post_only(self) -> bool:

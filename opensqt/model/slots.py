@@ -13,8 +13,8 @@ from opensqt.model.numbers import ZERO
 class Slot:
     """A grid level. FREE: no order; PENDING: a request is out, outcome unknown; LOCKED: an order rests.
 
-    `position_qty` is what this level holds (unsigned); `position_side` is the side of the fills that opened it
-    (BUY: long, SELL: short), needed in neutral mode where both sides open inventory; None when empty.
+    `position_qty` is what this level holds (unsigned); `position_side` is the side of the fills that
+    opened it (BUY: long, SELL: short), needed in neutral mode where both sides open inventory; None if empty.
     `attempt` counts orders ever sent for this level, so client order ids stay deterministic and unique.
     """
 
