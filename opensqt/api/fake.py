@@ -205,10 +205,10 @@ class FakeEngine:
         return tuple(o for o in self.open_orders if symbol is None or o.symbol == symbol)
 
     async def get_order_history(self, query: PageQuery) -> Page[Order]:
-        return _page(self.history.orders, query, lambda o: o.symbol, lambda o: o.ts_init)
+        return page_of(self.history.orders, query, lambda o: o.symbol, lambda o: o.ts_init)
 
     async def get_fills(self, query: PageQuery) -> Page[Fill]:
-        return _page(self.history.fills, query, lambda f: f.symbol, lambda f: f.ts_event)
+        return page_of(self.history.fills, query, lambda f: f.symbol, lambda f: f.ts_event)
 
     async def get_pnl_history(
         self, symbol: str | None, since_ms: int | None, until_ms: int | None, limit: int
@@ -246,7 +246,7 @@ def decode_offset(token: str) -> int:
     return offset
 
 
-def _page(
+def page_of(
     items: Sequence[T], query: PageQuery, symbol_of: Callable[[T], str], ts_of: Callable[[T], int]
 ) -> Page[T]:
     chosen = [

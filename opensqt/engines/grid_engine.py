@@ -63,7 +63,6 @@ from opensqt.risk import (
     grid_slot_decoder,
     reconcile,
 )
-from opensqt.runtime.channels import Broadcast
 from opensqt.runtime.limits import TokenBucket
 from opensqt.trading.execution.executor import Executor
 from opensqt.trading.execution.outcomes import (
@@ -125,6 +124,13 @@ class SlotsChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """An order update as the venue reported it (after the slot book applied it)."""
+
+    update: OrderUpdated
+
+
+@dataclass(frozen=True, slots=True)
 class EngineNotice:
     """A transition worth an alert and an audit row (risk, breaker, margin lock, reconciliation)."""
 
@@ -133,7 +139,7 @@ class EngineNotice:
     ts_ms: int
 
 
-EngineEvent = SlotsChanged | EngineNotice
+EngineEvent = SlotsChanged | OrderEvent | EngineNotice
 
 
 class GridEngine:
@@ -167,7 +173,8 @@ class GridEngine:
             bucket=TokenBucket(rate_limit, clock=clock.monotonic, sleep=clock.sleep),
             sleep=clock.sleep,
         )
-        self.events: Broadcast[EngineEvent] = Broadcast("engine")
+        # synchronous listeners (API hubs, metrics): called in order, must not block or raise
+        self.listeners: list[Callable[[EngineEvent], None]] = []
         self.instrument: Instrument | None = None
         self.interval = self.params.interval
         self.centre: Decimal | None = None
@@ -282,7 +289,6 @@ class GridEngine:
         with anyio.move_on_after(self.config.shutdown_timeout):
             await self.journal.flush()
         self.prices.close()
-        self.events.close()
         self.phase = "stopped"
 
     async def _setup_venue(self) -> None:
@@ -330,7 +336,7 @@ class GridEngine:
                     logger.warning("order stream failed ({}); resubscribing", exc)
                     await self.clock.sleep(min(5.0, 0.1 * 2**failures))
                     if self.phase == "trading":
-                        self._spawn(self.reconcile_now)  # recover whatever the gap hid
+                        self.spawn(self.reconcile_now)  # recover whatever the gap hid
                     continue
                 self.on_order_updates(updates)
 
@@ -345,6 +351,7 @@ class GridEngine:
                 filled = True
             changes += applied
             self._journal_update(update, applied)
+            self._emit(OrderEvent(update))
         if changes:
             self._after_changes(changes)
         if filled and self.phase == "trading":
@@ -358,7 +365,14 @@ class GridEngine:
                 self.stats["fills"] += 1
             if change.realized_pnl:
                 self._breaker_event(self.breaker.record_round_trip(change.realized_pnl - change.fee, now))
-        self.events.publish(SlotsChanged(self.slots.version, tuple(changes)))
+        self._emit(SlotsChanged(self.slots.version, tuple(changes)))
+
+    def _emit(self, event: EngineEvent) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken observer must never stop trading
+                logger.exception("engine listener failed")
 
     def _journal_update(self, update: OrderUpdated, changes: list[SlotChange]) -> None:
         slot_price = self.slots.slot_price_of(update.order.client_order_id)
@@ -490,12 +504,13 @@ class GridEngine:
             self.stats["placed"] += len(places)
             for command in places:
                 self.journal.order_sent(command, now_ms)
-            self._spawn(self.executor.place, places)
+            self.spawn(self.executor.place, places)
         if cancels:
             self.stats["cancel_requests"] += len(cancels)
-            self._spawn(self.executor.cancel, cancels)
+            self.spawn(self.executor.cancel, cancels)
 
-    def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` as a task of the engine's task group (no-op once stopped)."""
         if self._tg is not None:
             self._tg.start_soon(fn, *args)
 
@@ -506,6 +521,7 @@ class GridEngine:
         changes: list[SlotChange] = []
         if isinstance(outcome, OrderAcknowledged):
             changes = self.slots.on_ack(outcome.command.client_order_id, outcome.order)
+            self._emit(OrderEvent(OrderUpdated(outcome.order)))
         elif isinstance(outcome, OrderRejected):
             error = outcome.error
             reason = _reject_reason(error)
@@ -529,6 +545,7 @@ class GridEngine:
         elif isinstance(outcome, CancelAcknowledged):
             self.stats["cancelled"] += 1
             changes = self.slots.apply(OrderUpdated(outcome.order))
+            self._emit(OrderEvent(OrderUpdated(outcome.order)))
         elif isinstance(outcome, CancelFailed):
             if outcome.order is not None:
                 changes = self.slots.apply(OrderUpdated(outcome.order))
@@ -557,7 +574,7 @@ class GridEngine:
         now = self.clock.now_ms()
         logger.info("[{}] {}", kind, message)
         self.journal.audit(kind, message, now)
-        self.events.publish(EngineNotice(kind, message, now))
+        self._emit(EngineNotice(kind, message, now))
 
     # --- control (API) --------------------------------------------------------------------------
 
@@ -678,7 +695,7 @@ class GridEngine:
             self.slots.reserve(action.slot_price, command, now_ms)
         except SlotStateError as exc:
             logger.warning("cannot adopt {}: {}; cancelling it", order.client_order_id, exc)
-            self._spawn(self.executor.cancel, [CancelOrder(order.client_order_id, order.symbol)])
+            self.spawn(self.executor.cancel, [CancelOrder(order.client_order_id, order.symbol)])
             return
         self._after_changes(self.slots.on_ack(order.client_order_id, order))
 
