@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from market_maker import db_cmd
+
 from tests.conftest import ROOT
 
 
@@ -55,10 +56,8 @@ def test_an_edited_migration_is_reported_in_one_line(sqlite_url: str, tmp_path: 
     (d / "atlas.sum").write_text("h1:x\n1_a.sql h1:y\n")
     code, out, err = _run(["migrate", "--url", sqlite_url, "--dir", str(d)])
     assert (code, out) == (1, "")
-    assert (
-        err
-        == "market_maker db migrate: atlas.sum: its first line does not match its file lines: the sum file was edited\n"
-    )
+    expected = "atlas.sum: its first line does not match its file lines: the sum file was edited"
+    assert err == f"market_maker db migrate: {expected}\n"
 
 
 def test_standalone_module_entry_point(sqlite_url: str) -> None:

@@ -99,7 +99,7 @@ def database_shape(url: str) -> dict[str, Shape]:
             }
             pk = tuple(insp.get_pk_constraint(name)["constrained_columns"])
             indexes = {
-                ix["name"]: (bool(ix["unique"]), tuple(ix["column_names"]))
+                ix["name"]: (bool(ix["unique"]), tuple(str(c) for c in ix["column_names"]))
                 for ix in insp.get_indexes(name)
                 if ix["name"] is not None
             }

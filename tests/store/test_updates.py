@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,8 @@ def test_round_trip_pnl_is_exact_to_the_cent(store: Store) -> None:
     sell_order = order_update(
         2, filled="0.010", status=OrderStatus.FILLED, trade="t2", price="101.35", ts=2_000
     )
-    sell = OrderUpdated(
-        sell_order.order.__class__(**{**_fields(sell_order.order), "side": Side.SELL}),
-        sell_order.fill.__class__(**{**_fields(sell_order.fill), "side": Side.SELL}),
-    )
+    assert sell_order.fill is not None
+    sell = OrderUpdated(replace(sell_order.order, side=Side.SELL), replace(sell_order.fill, side=Side.SELL))
     realized = (Decimal("101.35") - Decimal("100.10")) * Decimal("0.010")
     round_trip = PnlRecord(
         BOT,
@@ -139,10 +138,6 @@ def test_round_trip_pnl_is_exact_to_the_cent(store: Store) -> None:
     ]
     assert store.pnl.total(BOT) == Decimal("0.01169920")
     assert store.pnl.total(BOT).quantize(Decimal("0.01")) == Decimal("0.01")
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
 
 
 # --- idempotency under any duplication and reordering (Hypothesis) ------------------------------------
