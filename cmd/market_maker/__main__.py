@@ -47,7 +47,10 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
         metavar="X",
         help="simulated venue only: run the clock X times faster than real time",
     )
-    parser.add_argument("--data", metavar="DIR", help="data directory (app.data_dir)")
+    parser.add_argument(
+        "--data", metavar="FILE", help="simulated venue only: replay this recorded market file instead"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="data directory (app.data_dir)")
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,8 +59,8 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["app.active_exchanges"] = [args.exchange]
     if getattr(args, "symbol", None):
         overrides["trading.symbol"] = args.symbol
-    if getattr(args, "data", None):
-        overrides["app.data_dir"] = args.data
+    if getattr(args, "data_dir", None):
+        overrides["app.data_dir"] = args.data_dir
     return overrides
 
 

@@ -7,3 +7,9 @@ import `opensqt.api` before anything imports grpc.
 from opensqt.api.tls import restrict_tls12_ciphers
 
 restrict_tls12_ciphers()
+
+# grpc core writes its own INFO lines to stderr (one per refused TLS 1.2 handshake, including the server's
+# start-up self-check): keep only its errors unless the operator asks for more.
+import os as _os  # noqa: E402
+
+_os.environ.setdefault("GRPC_VERBOSITY", "ERROR")

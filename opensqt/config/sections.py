@@ -232,7 +232,7 @@ class TimingConfig(Section):
     network_retry_max_seconds: Dec = setting(Decimal("30"), "Largest network retry delay.", gt=0, le=3600)
     network_retry_attempts: Int = setting(5, "Network retries before giving up on a call.", ge=0, le=100)
     order_cleanup_interval_seconds: Int = setting(60, "Period of the order cleanup check.", ge=1, le=86400)
-    status_print_interval_seconds: Int = setting(60, "Period of the status log line.", ge=1, le=86400)
+    status_print_interval_seconds: Int = setting(10, "Period of the status line.", ge=1, le=86400)
     shutdown_timeout_seconds: Int = setting(30, "Time allowed for a clean shutdown.", ge=1, le=600)
 
     @model_validator(mode="after")

@@ -1,6 +1,8 @@
 """The grid's settings (`trading:`), with the dynamic interval and inventory skew sub-sections.
 
-Defaults are the legacy system's (GRID.md): interval 1, 30 USDT a level, windows 10/10, reconcile every 60 s.
+Defaults are the legacy system's (GRID.md: windows 10/10, reconcile every 60 s), except the interval and the
+amount per level: the legacy 1 USDT and 30 USDT cannot trade the default BTC/USDT:USDT (a 1 USDT step loses
+the fees, and 30 USDT buys less than Binance's 0.001 BTC lot), so the defaults are 50 USDT and 100 USDT.
 """
 
 from __future__ import annotations
@@ -73,9 +75,9 @@ class TradingConfig(Section):
     symbol: Symbol = setting(
         "BTC/USDT:USDT", "Instrument to trade, in ccxt unified form.", expects=SYMBOL_EXPECTS
     )
-    price_interval: Dec = setting(Decimal("1"), "Distance between grid levels, in quote currency.", gt=0)
+    price_interval: Dec = setting(Decimal("50"), "Distance between grid levels, in quote currency.", gt=0)
     order_amount: Dec = setting(
-        Decimal("30"), "Quote amount per grid level (fixed amount: quantity = amount / price).", gt=0
+        Decimal("100"), "Quote amount per grid level (fixed amount: quantity = amount / price).", gt=0
     )
     min_order_value: Dec = setting(
         Decimal("6"), "Skip a level whose order value would fall below this (quote currency).", ge=0

@@ -365,6 +365,7 @@ class GridEngine:
                 self.stats["fills"] += 1
             if change.realized_pnl:
                 self._breaker_event(self.breaker.record_round_trip(change.realized_pnl - change.fee, now))
+        self.journal.slots_changed(self.symbol, [c.after for c in changes])
         self._emit(SlotsChanged(self.slots.version, tuple(changes)))
 
     def _emit(self, event: EngineEvent) -> None:

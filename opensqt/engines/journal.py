@@ -17,6 +17,8 @@ class EngineJournal(Protocol):
 
     def order_update(self, update: OrderUpdated, slot: Slot | None, changes: list[SlotChange]) -> None: ...
 
+    def slots_changed(self, symbol: str, slots: list[Slot]) -> None: ...
+
     def audit(self, kind: str, message: str, ts_ms: int, actor: str = "system") -> None: ...
 
     async def load_slots(self, symbol: str) -> list[Slot]: ...
@@ -31,6 +33,9 @@ class NullJournal:
         return None
 
     def order_update(self, update: OrderUpdated, slot: Slot | None, changes: list[SlotChange]) -> None:
+        return None
+
+    def slots_changed(self, symbol: str, slots: list[Slot]) -> None:
         return None
 
     def audit(self, kind: str, message: str, ts_ms: int, actor: str = "system") -> None:

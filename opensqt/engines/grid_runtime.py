@@ -1,0 +1,300 @@
+"""The market_maker process: builds the venue, store, engine and API from the config and runs them.
+
+On the simulated venue the market is the seeded synthetic generator (paper trading in real time, or `speed`
+times faster) or a recorded file replayed through the venue; the engine's clock follows the market data.
+On a real venue the clock is the wall clock. SIGINT/SIGTERM stop new orders, cancel open orders (when
+`cancel_on_exit`), flush the store and exit 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+from anyio.abc import TaskGroup
+from loguru import logger
+
+from opensqt.clock import Clock, ManualClock, WallClock
+from opensqt.engines.grid_config import engine_config_from_settings
+from opensqt.engines.grid_engine import GridEngine, StartupError
+from opensqt.engines.journal import EngineJournal, NullJournal
+from opensqt.engines.preflight import preflight_hook
+from opensqt.exchanges.base import Exchange
+
+if True:  # keep config typing light at import time
+    from opensqt.config import Settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+@dataclass
+class Venue:
+    """The exchange the engine trades on, its clock, and (simulated venue) the task feeding its market."""
+
+    exchange: Exchange
+    clock: Clock
+    driver: Callable[[], Awaitable[Any]] | None = None
+    quote: str = "USDT"
+
+
+def build_sim_venue(settings: Settings, name: str, *, speed: Decimal | None, data_file: Path | None) -> Venue:
+    from opensqt.data.files import load_market_file
+    from opensqt.data.synthetic import SyntheticMarket
+    from opensqt.exchanges.sim import DEFAULT_INSTRUMENTS, MarketPlayer, SimExchange, SimVenue
+
+    cfg = settings.exchanges[name].sim if name in settings.exchanges else None
+    balance = cfg.initial_balance if cfg else Decimal(10_000)
+    quote = cfg.quote_asset if cfg else "USDT"
+    seed = cfg.seed if cfg else 0
+    price_file = data_file or (cfg.price_file if cfg else None)
+    symbol = settings.trading.symbol
+    instruments = dict(DEFAULT_INSTRUMENTS)
+    if symbol not in instruments:
+        raise StartupError(
+            f"trading.symbol {symbol!r} is not a market of the simulated venue "
+            f"(expected one of {', '.join(sorted(instruments))})"
+        )
+    monitored = [instruments[s] for s in settings.risk_control.monitor_symbols if s in instruments]
+    traded = [instruments[symbol]] + [i for i in monitored if i.symbol != symbol]
+    if price_file is not None:
+        data = load_market_file(price_file, instruments[symbol])
+        clock = ManualClock(int(data.ts[0]) if len(data) else 0)
+        traded = [instruments[symbol]]
+    else:
+        data = None
+        clock = ManualClock(WallClock().now_ms())
+    venue = SimVenue(traded, name=name, balances={quote: balance}, clock=clock)
+    exchange = SimExchange(venue)
+    rate = float(speed) if speed is not None else None
+    if data is not None:
+        player = MarketPlayer(data, [exchange], speed=rate, clock=clock)
+    else:
+        market = SyntheticMarket(traded, seed=seed)
+        player = MarketPlayer(market.chunks(clock.now_ms()), [exchange], speed=rate or 1.0, clock=clock)
+    return Venue(exchange, clock, player.run, quote)
+
+
+def build_venue(settings: Settings, *, speed: Decimal | None, data_file: Path | None) -> Venue:
+    name = settings.app.active_exchanges[0]
+    config = settings.exchanges.get(name)
+    kind = config.kind if config is not None else name
+    if kind == "sim":
+        return build_sim_venue(settings, name, speed=speed, data_file=data_file)
+    if data_file is not None or speed is not None:
+        raise StartupError("--data and --speed apply to the simulated venue only")
+    from opensqt.exchanges.factory import build_exchange
+
+    assert config is not None
+    credentials = {
+        "apiKey": config.api_key.get_secret_value() if config.api_key else None,
+        "secret": config.api_secret.get_secret_value() if config.api_secret else None,
+        "password": config.passphrase.get_secret_value() if config.passphrase else None,
+    }
+    options: dict[str, Any] = {"testnet": config.testnet, "rate_limit": config.rate_limit}
+    if config.base_url:
+        options["base_url"] = config.base_url
+    exchange = build_exchange(name, kind, {k: v for k, v in credentials.items() if v}, options)
+    return Venue(exchange, WallClock())
+
+
+def open_journal(settings: Settings, venue: Venue, on_failure: Callable[[str], None]) -> tuple[Any, Any]:
+    """The store and its writer, migrating a brand-new embedded SQLite file on first run."""
+    from opensqt.config import settings_yaml
+    from opensqt.store import BotRecord, StoreWriter, migrate, open_store, status
+
+    url = settings.app.database_url or f"sqlite:///{Path(settings.app.data_dir) / 'opensqt.sqlite'}"
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists() or path.stat().st_size == 0
+        if fresh or status(url).current is None:
+            applied = migrate(url)
+            if applied:
+                logger.info("database {}: applied migrations {}", path, ", ".join(applied))
+    store = open_store(url)
+    digest = hashlib.sha256(settings_yaml(settings).encode()).hexdigest()
+    now = venue.clock.now_ms()
+    store.bots.register(
+        BotRecord(settings.app.bot_name, settings.app.strategy, venue.exchange.name, digest, now, now)
+    )
+    writer = StoreWriter(store, on_failure=lambda exc: on_failure(str(exc)))
+    return store, writer
+
+
+class StatusPrinter:
+    """Prints one status line every few seconds of engine time."""
+
+    def __init__(self, engine: GridEngine, out: TextIO) -> None:
+        self.engine = engine
+        self.out = out
+
+    def line(self) -> str:
+        s = self.engine.status()
+        paused = (
+            f" paused: {', '.join(s.paused_reasons)}" if s.paused_reasons and s.phase == "trading" else ""
+        )
+        return (
+            f"[{s.phase}] price {s.last_price} centre {s.centre} interval {s.interval} | slots free {s.free} "
+            f"pending {s.pending} locked {s.locked} | position {s.inventory} | realized {s.realized_pnl:.4f} "
+            f"fees {s.fees:.4f} round trips {s.round_trips} | orders {s.orders_placed} "
+            f"fills {s.fills}{paused}"
+        )
+
+    async def run(self, every: float) -> None:
+        while True:
+            await self.engine.clock.sleep(every)
+            print(self.line(), file=self.out, flush=True)
+
+
+async def run_market_maker(
+    settings: Settings,
+    *,
+    duration: Decimal | None = None,
+    speed: Decimal | None = None,
+    data_file: Path | None = None,
+    out: TextIO = sys.stdout,
+    ready: Callable[[GridEngine], None] | None = None,
+) -> int:
+    """Run until `duration` (engine time), a signal, or the end of a replayed file. Returns the exit code."""
+    venue = build_venue(settings, speed=speed, data_file=data_file)
+    config = engine_config_from_settings(settings)
+    engine_box: list[GridEngine] = []
+
+    def pause(reason: str) -> None:
+        if engine_box:
+            engine_box[0].manual_pause = reason
+
+    store = writer = None
+    journal: EngineJournal = NullJournal()
+    if settings.app.database_url != "none":
+        from opensqt.engines.store_journal import StoreJournal
+
+        store, writer = open_journal(settings, venue, pause)
+        journal = StoreJournal(
+            store,
+            writer,
+            bot=settings.app.bot_name,
+            venue=venue.exchange.name,
+            quote=venue.quote,
+            on_failure=pause,
+        )
+    engine = GridEngine(
+        venue.exchange,
+        config,
+        venue.clock,
+        journal=journal,
+        rate_limit=float(settings.exchanges[settings.app.active_exchanges[0]].rate_limit)
+        if settings.app.active_exchanges[0] in settings.exchanges
+        else 10.0,
+        preflight=preflight_hook(settings.trading.position_safety_check, settings.trading.max_leverage),
+    )
+    engine_box.append(engine)
+    code = EXIT_OK
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_stop_on_signals, tg)
+            if writer is not None:
+                await tg.start(writer.run)
+                await tg.start(journal.run)  # type: ignore[attr-defined]
+            if venue.driver is not None:
+                tg.start_soon(_drive, venue.driver, tg, engine)
+            api = await _start_api(settings, engine, tg)
+            await tg.start(engine.run)
+            logger.info("market_maker trading {} on {}", engine.symbol, venue.exchange.name)
+            printer = StatusPrinter(engine, out)
+            print(printer.line(), file=out, flush=True)
+            tg.start_soon(printer.run, float(settings.timing.status_print_interval_seconds))
+            if ready is not None:
+                ready(engine)
+            if duration is not None:
+                await venue.clock.sleep(float(duration))
+                logger.info("duration reached; stopping")
+                print(printer.line(), file=out, flush=True)
+                tg.cancel_scope.cancel()
+            _ = api
+    except* StartupError as group:
+        for exc in _leaves(group):
+            print(f"market_maker: {exc}", file=sys.stderr)
+        code = EXIT_FAILURE
+    finally:
+        with anyio.CancelScope(shield=True):
+            if writer is not None:
+                try:
+                    await writer.aclose()
+                except Exception as exc:  # already reported by the writer's failure path
+                    logger.error("store writer: {}", exc)
+            if store is not None:
+                store.close()
+            await venue.exchange.close()
+    return code
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The innermost exceptions of (nested) exception groups."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+async def _drive(driver: Callable[[], Awaitable[Any]], tg: TaskGroup, engine: GridEngine) -> None:
+    """Feed the simulated market; a replayed file that ends stops the run."""
+    await driver()
+    logger.info("market data ended; stopping")
+    tg.cancel_scope.cancel()
+
+
+async def _stop_on_signals(tg: TaskGroup) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            logger.info(
+                "{} received: stopping (new orders stop, open orders cancelled)", signal.Signals(signum).name
+            )
+            tg.cancel_scope.cancel()
+            return
+
+
+async def _start_api(settings: Settings, engine: GridEngine, tg: TaskGroup) -> Any:
+    if not settings.api.enabled:
+        return None
+    from opensqt.api.server import ApiServer, ApiSettings
+    from opensqt.engines.grid_api import GridApi
+
+    api = GridApi(engine)
+    server = ApiServer(
+        ApiSettings.from_config(settings),
+        grid=api,
+        risk=api,
+        positions=api,
+        audit=_audit_sink(engine),
+        clock=engine.clock,
+    )
+    await server.start()
+    logger.info("gRPC API on {}", server.target)
+
+    async def stop_later() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                api.close()
+                await server.stop()
+
+    tg.start_soon(stop_later)
+    return server
+
+
+def _audit_sink(engine: GridEngine) -> Callable[[Any], None]:
+    def sink(record: Any) -> None:
+        engine.journal.audit(
+            f"api:{record.method}", f"{record.detail} -> {record.outcome}", record.ts_ms, actor=record.key_id
+        )
+
+    return sink
