@@ -11,7 +11,7 @@ if settings.telemetry.metrics_enabled:
 
 from opensqt.telemetry.grid import grid_snapshot, grid_source
 from opensqt.telemetry.metrics import LATENCY_BUCKETS, SPECS, Metrics, MetricSpec, SnapshotCollector
-from opensqt.telemetry.server import METRICS_PATH, MetricsServer
+from opensqt.telemetry.server import METRICS_PATH, MetricsBindError, MetricsServer
 from opensqt.telemetry.snapshots import (
     ArbitrageSnapshot,
     BotSnapshot,
@@ -30,6 +30,7 @@ __all__ = [
     "BreakerSnapshot",
     "MetricSpec",
     "Metrics",
+    "MetricsBindError",
     "MetricsServer",
     "RiskSnapshot",
     "SnapshotCollector",

@@ -65,9 +65,7 @@ def grid_snapshot(engine: GridEngine) -> BotSnapshot:
         consecutive_losses=b.consecutive_losses,
         venue_errors_in_window=b.venue_errors_in_window,
     )
-    return BotSnapshot(
-        trading=(trading,), streams=streams, risk=risk, breaker=breaker, phase=status.phase
-    )
+    return BotSnapshot(trading=(trading,), streams=streams, risk=risk, breaker=breaker, phase=status.phase)
 
 
 def grid_source(engine: GridEngine) -> Source:

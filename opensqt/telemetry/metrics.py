@@ -1,5 +1,5 @@
-"""Prometheus metrics of one program: a custom collector that reads registered snapshot sources at scrape time,
-plus the tick-to-order latency histogram the engine observes. Own registry, never the global one.
+"""Prometheus metrics of one program: a custom collector reading registered snapshot sources at scrape
+time, plus the tick-to-order latency histogram the engine observes. Own registry, never the global one.
 
 The trading path never touches a metric: sources are read only when Prometheus scrapes, on the event loop
 that owns the engine state, so a scrape sees one consistent moment and costs the engine nothing in between.
@@ -61,7 +61,9 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec("arbitrage_positions_closed", "counter", "Arbitrage positions exited."),
     MetricSpec("arbitrage_apr", "gauge", "Annualised net funding spread (fraction).", ("symbol",)),
     MetricSpec("trading", "gauge", "1 while the engine is in its trading phase."),
-    MetricSpec("metrics_source_errors", "counter", "Snapshot sources that raised during a scrape.", ("source",)),
+    MetricSpec(
+        "metrics_source_errors", "counter", "Snapshot sources that raised during a scrape.", ("source",)
+    ),
 )
 _SPEC = {s.name: s for s in SPECS}
 

@@ -6,6 +6,8 @@ so a wider bind is logged as a warning and should sit behind a firewall or an au
 
 from __future__ import annotations
 
+import os
+
 import anyio
 from aiohttp import web
 from anyio.abc import TaskStatus
@@ -17,6 +19,10 @@ from opensqt.config.types import loopback
 from opensqt.telemetry.metrics import Metrics
 
 METRICS_PATH = "/metrics"
+
+
+class MetricsBindError(OSError):
+    """The endpoint could not listen (port taken, address not on this machine): names the config keys."""
 
 
 class MetricsServer:
@@ -45,7 +51,15 @@ class MetricsServer:
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise MetricsBindError(
+                    exc.errno,
+                    f"telemetry.metrics_host/metrics_port: cannot listen on {self.host}:{self.port} "
+                    f"({reason}); expected a free port on an address of this machine",
+                ) from None
             port = _bound_port(runner, self.port)
             if not loopback(self.host):
                 logger.warning(
