@@ -1,5 +1,5 @@
 """Candles for the page's chart: `CandleBuilder` folds prices (and our fills' volume) into fixed-width bars,
-and `watch_venue_klines` follows a venue's kline stream (the only direct venue connection live_server makes)."""
+and `watch_venue_klines` follows a venue's kline stream (live_server's only direct venue connection)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ class CandleBuilder:
         t = self._open_time(ts_ms)
         bar = self._bars.get(t)
         if bar is None:
-            bar = Kline(self.symbol, f"{self.timeframe_ms // 1000}s", t, price, price, price, price, Decimal(0))
+            bar = Kline(
+                self.symbol, f"{self.timeframe_ms // 1000}s", t, price, price, price, price, Decimal(0)
+            )
         else:
             bar = Kline(
                 bar.symbol,
