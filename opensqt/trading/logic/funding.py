@@ -297,9 +297,13 @@ def emergency(params: FundingParams, health: PositionHealth) -> ExitDecision | N
     """The rules that bypass every spread check: liquidation distance, basis stop, unified margin health."""
     for perp in health.perps:
         liq, mark = perp.liquidation_price, perp.mark_price
-        if liq is not None and mark is not None and mark > 0:
-            if abs(liq - mark) / mark < params.liquidation_threshold:
-                return ExitDecision(ExitAction.EXIT, ExitReason.LIQUIDATION_DISTANCE, True)
+        if (
+            liq is not None
+            and mark is not None
+            and mark > 0
+            and abs(liq - mark) / mark < params.liquidation_threshold
+        ):
+            return ExitDecision(ExitAction.EXIT, ExitReason.LIQUIDATION_DISTANCE, True)
     n = params.basis_stop_intervals
     recent = health.basis_bps[-n:]
     if len(recent) == n and all(b < params.basis_stop_bps for b in recent):
