@@ -80,7 +80,8 @@ def test_safe_keys_apply_live_and_the_new_settings_are_kept() -> None:
         "  logging.level: INFO -> DEBUG: applies live: the log level changes at once",
         "  risk_control.circuit_breaker.max_drawdown_pct: 0.20 -> 0.1: applies live: "
         "breaker limits apply from the next event",
-        "  risk_control.volume_multiplier: 3.0 -> 4: applies live: risk thresholds apply from the next candle",
+        "  risk_control.volume_multiplier: 3.0 -> 4: applies live: "
+        "risk thresholds apply from the next candle",
         "  timing.status_print_interval_seconds: 60 -> 30: applies live: delays and periods apply from the "
         "next wait",
         "  trading.buy_window: 10 -> 20: applies live: applies from the next decision round",
