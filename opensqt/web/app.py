@@ -209,6 +209,9 @@ def create_app(
             return PlainTextResponse("chart library not installed: run scripts/setup_web.py", status_code=404)
         return FileResponse(chart_js, media_type="text/javascript")
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
     async def healthz(request: Request) -> Response:
         body: dict[str, Any] = {"ok": True, "browsers": len(broadcaster.clients)}
         if health is not None:
@@ -255,6 +258,7 @@ def create_app(
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            Route("/favicon.ico", favicon),
             Route("/vendor/lightweight-charts.js", chart_library),
             Mount("/static", app=StaticFiles(directory=static_dir), name="static"),
             WebSocketRoute("/ws", websocket),

@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from opensqt.api.client import ApiClient
     from opensqt.api.server import ApiServer, ApiSettings
-    from opensqt.clock import WallClock
+    from opensqt.clock import ManualClock, WallClock
     from opensqt.web.app import WebSettings
     from opensqt.web.server import LiveServer
 
@@ -224,11 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=5.0, help="price moves per second")
     parser.add_argument("--max-connections", type=int, default=100)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="engine seconds per wall second (fills the chart faster)"
+    )
     args = parser.parse_args(argv)
 
     async def run() -> None:
         data = args.data_dir or Path(tempfile.mkdtemp(prefix="opensqt-demo-"))
-        engine = FakeEngine(("BTCUSDT",), clock=WallClock())
+        clock = ManualClock(WallClock().now_ms())
+        engine = FakeEngine(("BTCUSDT",), clock=clock)
         scenario = GridScenario(engine)
         scenario.calm()
         scenario.start()
@@ -253,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 wave = Decimal(str(round(60 * math.sin(n / 40) + 15 * math.sin(n / 7), 1)))
                 scenario.move_to(scenario.centre + wave)
                 await anyio.sleep(1 / args.rate)
+                clock.advance(args.speed / args.rate)
 
     try:
         anyio.run(run)
