@@ -32,8 +32,8 @@ CHART_JS = (
 )
 COOKIE = "osq_live_token"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-# WebSocket close codes: 1008 policy violation, 1013 try again later.
-POLICY, TRY_LATER = 1008, 1013
+# WebSocket close code for a policy violation (foreign Origin, message rate or size).
+POLICY = 1008
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -227,11 +227,11 @@ def create_app(
             await ws.close(code=POLICY, reason="origin not allowed")
             return
         if not connects.try_acquire():
-            await ws.close(code=TRY_LATER, reason="too many new connections")
+            await ws.send_denial_response(PlainTextResponse("too many new connections", status_code=503))
             return
         client = broadcaster.add()
         if client is None:
-            await ws.close(code=TRY_LATER, reason="too many browser connections")
+            await ws.send_denial_response(PlainTextResponse("too many browser connections", status_code=503))
             return
         bucket = TokenBucket(settings.messages_per_second, settings.message_burst)
         try:
