@@ -1,0 +1,19 @@
+"""Backtesting and the research API: the grid's own logic, slot state and risk code replayed on the simulated
+venue over recorded or synthetic market data, fast, with results as pandas DataFrames.
+
+Public API: `run_backtest`, `BacktestConfig`, `BacktestResult`, `Summary`, `sweep`, `GridCore`,
+`load_cached` (a Parquet cache of parsed market data). See docs/BACKTEST.md.
+"""
+
+from opensqt.backtest.core import GridCore
+from opensqt.backtest.driver import BacktestConfig, as_backtest_config, run_backtest
+from opensqt.backtest.result import BacktestResult, Summary
+
+__all__ = [
+    "BacktestConfig",
+    "BacktestResult",
+    "GridCore",
+    "Summary",
+    "as_backtest_config",
+    "run_backtest",
+]
