@@ -17,7 +17,9 @@ class Reply:
     body: str
 
 
-async def get(port: int, path: str, *, host: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+async def get(
+    port: int, path: str, *, host: str | None = None, headers: dict[str, str] | None = None
+) -> Reply:
     lines = [f"GET {path} HTTP/1.1", f"Host: {host or f'127.0.0.1:{port}'}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     async with await anyio.connect_tcp("127.0.0.1", port) as stream:
