@@ -33,7 +33,7 @@ def make_engine(clock: ManualClock) -> tuple[FakeEngine, GridScenario]:
 
 @dataclass
 class Stack:
-    """market_maker stand-in (`engine` + `api`) and the live server; `restart_api()` plays a market_maker restart."""
+    """market_maker stand-in (`engine` + `api`) and the live server; stop_api + start_api is a restart."""
 
     tg: TaskGroup
     data_dir: Path

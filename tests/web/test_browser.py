@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.web.browser import browser, live_stats, new_page
-from tests.web.harness import served, wait_for
+from tests.web.harness import served
 
 pytestmark = pytest.mark.real_part
 SCREENSHOT = ROOT / "docs" / "img" / "live_server.png"
@@ -43,7 +43,8 @@ async def test_page_follows_the_grid_and_the_risk_monitor(tmp_path: Path) -> Non
         await page.wait_for_function("document.querySelector('#last').textContent === '26985'")
         row = page.locator('#slots-body tr[data-price="26990"] td')
         await page.wait_for_function(
-            "document.querySelector('#slots-body tr[data-price=\"26990\"] td:nth-child(5)').textContent === 'SELL'"
+            "document.querySelector('#slots-body tr[data-price=\"26990\"] td:nth-child(5)')"
+            ".textContent === 'SELL'"
         )
         assert await row.nth(2).text_content() == "FILLED (long)"
         assert await row.nth(3).text_content() == "0.010"
@@ -118,7 +119,6 @@ async def test_live_server_restart_reconnects_the_page(tmp_path: Path) -> None:
         await page.wait_for_function(
             "document.querySelector('#conn').textContent.includes('live server unreachable')"
         )
-        s.live.settings  # noqa: B018
         settings = s.live.settings.__class__(port=port or 0)
         again = LiveServer(settings, s.client, symbol="BTCUSDT", poll_interval=0.2)
         async with anyio.create_task_group() as tg:
@@ -165,7 +165,7 @@ async def test_phone_width_layout(tmp_path: Path) -> None:
         assert width <= 390
         boxes = [await page.locator(sel).bounding_box() for sel in ("#chart-box", "#position", "#risk")]
         assert all(box is not None and box["width"] <= 390 for box in boxes)
-        assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]  # type: ignore[index]
+        assert boxes[0]["y"] < boxes[1]["y"] < boxes[2]["y"]
 
 
 async def test_keeps_up_with_50_updates_per_second(tmp_path: Path) -> None:

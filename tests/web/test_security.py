@@ -109,23 +109,21 @@ async def test_message_rate_limit(tmp_path: Path) -> None:
 
 
 async def test_oversized_message_closes(tmp_path: Path) -> None:
-    async with served(tmp_path) as s:
-        async with ws_connect(s.live.port or 0) as ws:
-            await next_frame(ws)
-            await ws.send("x" * 10_000)
-            with pytest.raises(ConnectionClosed) as err:
-                for _ in range(50):
-                    await next_frame(ws)
-            assert err.value.rcvd is not None and err.value.rcvd.code == 1009  # message too big
+    async with served(tmp_path) as s, ws_connect(s.live.port or 0) as ws:
+        await next_frame(ws)
+        await ws.send("x" * 10_000)
+        with pytest.raises(ConnectionClosed) as err:
+            for _ in range(50):
+                await next_frame(ws)
+        assert err.value.rcvd is not None and err.value.rcvd.code == 1009  # message too big
 
 
 async def test_resync_request_sends_a_snapshot(tmp_path: Path) -> None:
-    async with served(tmp_path) as s:
-        async with ws_connect(s.live.port or 0) as ws:
-            await next_frame(ws)
-            await ws.send('{"type":"resync"}')
-            snap = await messages_until(ws, "snapshot")
-            assert len(snap["slots"]) == 20
+    async with served(tmp_path) as s, ws_connect(s.live.port or 0) as ws:
+        await next_frame(ws)
+        await ws.send('{"type":"resync"}')
+        snap = await messages_until(ws, "snapshot")
+        assert len(snap["slots"]) == 20
 
 
 async def test_nothing_secret_reaches_the_browser(tmp_path: Path) -> None:
