@@ -5,9 +5,11 @@ Public API: `run_backtest`, `BacktestConfig`, `BacktestResult`, `Summary`, `swee
 `load_cached` (a Parquet cache of parsed market data). See docs/BACKTEST.md.
 """
 
+from opensqt.backtest.cache import load_cached
 from opensqt.backtest.core import GridCore
 from opensqt.backtest.driver import BacktestConfig, as_backtest_config, run_backtest
 from opensqt.backtest.result import BacktestResult, Summary
+from opensqt.backtest.sweep import sweep
 
 __all__ = [
     "BacktestConfig",
@@ -15,5 +17,7 @@ __all__ = [
     "GridCore",
     "Summary",
     "as_backtest_config",
+    "load_cached",
     "run_backtest",
+    "sweep",
 ]

@@ -127,6 +127,11 @@ class Summary:
 
     def table(self) -> str:
         """A two-column text table for the terminal."""
+        rows = self.table_rows()
+        width = max(len(n) for n, _ in rows)
+        return "\n".join(f"{n.ljust(width)}  {t}" for n, t in rows)
+
+    def table_rows(self) -> list[tuple[str, str]]:
         rows = []
         for name, value in self.as_dict().items():
             if name.endswith("_ms"):
@@ -138,8 +143,7 @@ class Summary:
             else:
                 text = str(value)
             rows.append((name, text))
-        width = max(len(n) for n, _ in rows)
-        return "\n".join(f"{n.ljust(width)}  {t}" for n, t in rows)
+        return rows
 
 
 def _iso(ms: int) -> str:
@@ -227,7 +231,7 @@ class BacktestResult:
 
     def equity_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         rec = self.record
-        every = self.config.equity_every_ms
+        every = self.equity_every_ms
         start = rec.start_ms - rec.start_ms % every
         ts = np.arange(start, rec.end_ms + every, every, dtype=np.int64)
         ts[-1] = min(ts[-1], rec.end_ms) if len(ts) > 1 else rec.end_ms
@@ -260,6 +264,14 @@ class BacktestResult:
             entry = np.zeros(len(ts))
         upnl = np.where(size != 0, size * cs * (np.nan_to_num(price) - entry), 0.0)
         return ts, price, size, wallet + upnl
+
+    @property
+    def equity_every_ms(self) -> int:
+        every = self.config.equity_every_ms
+        if every:
+            return every
+        span = self.record.end_ms - self.record.start_ms
+        return max(1_000, (span // 2_000) // 1_000 * 1_000)
 
     # --- summary ---------------------------------------------------------------------------------------
 
@@ -294,7 +306,7 @@ class BacktestResult:
             if len(dd) and peak[worst] > 0
             else ZERO
         )
-        sharpe = _sharpe(eq, self.config.equity_every_ms)
+        sharpe = _sharpe(eq, self.equity_every_ms)
         placed = sum(1 for o in rec.orders if o[1] == "place")
         rejected = sum(1 for o in rec.orders if o[1] == "place" and o[8] != "accepted")
         cancels = sum(1 for o in rec.orders if o[1] == "cancel" and o[8] == "cancelled")
