@@ -311,7 +311,8 @@ class LiveView:
 
     def apply_fills(self, fills: Iterable[Fill]) -> list[Message]:
         """Fills in any order, repeats ignored (keyed on trade id): each adds its fee, PnL and volume once."""
-        new = sorted((f for f in fills if f.trade_id not in self._fill_ids), key=lambda f: f.ts_event)
+        fresh = {f.trade_id: f for f in fills if f.trade_id not in self._fill_ids}  # repeats in one batch too
+        new = sorted(fresh.values(), key=lambda f: f.ts_event)
         if not new:
             return []
         out: list[Message] = []
