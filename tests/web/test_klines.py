@@ -56,8 +56,13 @@ async def test_history_stream_and_recovery() -> None:
 
     with anyio.move_on_after(1):
         await watch_venue_klines(
-            venue, "BTC/USDT:USDT", "1m", emit, backoff=lambda n: 0.5 * (n + 1), sleep=sleep
-        )  # type: ignore[arg-type]
+            venue,  # type: ignore[arg-type]
+            "BTC/USDT:USDT",
+            "1m",
+            emit,
+            backoff=lambda n: 0.5 * (n + 1),
+            sleep=sleep,
+        )
     assert seen == [(0, Decimal(100)), (1, Decimal(101)), (0, Decimal(100)), (2, Decimal(102))]
     assert waits == [0.5] and venue.fetches == 2
 
