@@ -9,6 +9,7 @@ if settings.telemetry.metrics_enabled:
 ```
 """
 
+from opensqt.telemetry.arbitrage import arbitrage_snapshot, arbitrage_source
 from opensqt.telemetry.grid import grid_snapshot, grid_source
 from opensqt.telemetry.metrics import LATENCY_BUCKETS, SPECS, Metrics, MetricSpec, SnapshotCollector
 from opensqt.telemetry.server import METRICS_PATH, MetricsBindError, MetricsServer
@@ -36,6 +37,8 @@ __all__ = [
     "SnapshotCollector",
     "StreamSnapshot",
     "TradingSnapshot",
+    "arbitrage_snapshot",
+    "arbitrage_source",
     "grid_snapshot",
     "grid_source",
 ]
