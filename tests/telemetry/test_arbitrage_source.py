@@ -1,4 +1,4 @@
-"""The arbitrage engine as a metrics source: legs by phase, funding, fees, PnL and APR from real state types."""
+"""The arbitrage engine as a metrics source: legs by phase, funding, fees, PnL and APR from real state."""
 
 from __future__ import annotations
 
