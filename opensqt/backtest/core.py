@@ -146,6 +146,7 @@ class GridCore:
         )
 
     def decide(self, now_ms: int) -> list[Command]:
+        self.stats["decisions"] += 1
         snap = self.snapshot(now_ms)
         if snap is None:
             return []
