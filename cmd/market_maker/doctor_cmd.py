@@ -22,6 +22,7 @@ import anyio
 
 from opensqt.clock import Clock, WallClock
 from opensqt.config import ExchangeConfig, Settings
+from opensqt.engines.venues import build_real_exchange
 from opensqt.exchanges.base import Exchange
 from opensqt.exchanges.errors import AuthenticationError, ExchangeError, NetworkError
 from opensqt.logs import redact
@@ -34,8 +35,6 @@ SKEW_WARN_MS = 250
 CERT_WARN_DAYS = 30
 DEFAULT_TIMEOUT_SECONDS = 15.0
 #: Config venue kinds -> the ccxt adapter names of `opensqt.exchanges.factory.build_exchange`.
-CCXT_NAMES = {"binance": "binanceusdm", "binance_spot": "binance"}
-
 VenueBuilder = Callable[[str, ExchangeConfig, Clock], Exchange]
 
 
@@ -182,21 +181,7 @@ def build_venue(name: str, config: ExchangeConfig, clock: Clock) -> Exchange:
             clock=ManualClock(clock.now_ms()),
         )
         return SimExchange(venue)
-    from opensqt.exchanges.factory import Credentials, build_exchange
-
-    credentials = Credentials(
-        api_key=config.api_key.get_secret_value() if config.api_key else "",
-        secret=config.api_secret.get_secret_value() if config.api_secret else "",
-        password=config.passphrase.get_secret_value() if config.passphrase else "",
-    )
-    options: dict[str, Any] = {
-        "testnet": config.testnet,
-        "label": name,
-        "rate_limit": 1000 / config.rate_limit,
-    }
-    if config.base_url:
-        options["base_url"] = config.base_url
-    return build_exchange(CCXT_NAMES.get(config.kind, config.kind), "ccxt", credentials, options)
+    return build_real_exchange(name, config)
 
 
 async def check_venues(

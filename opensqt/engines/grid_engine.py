@@ -10,10 +10,10 @@ stream and first price -> pre-flight -> restore from the venue -> reconcile -> t
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -30,6 +30,7 @@ from opensqt.exchanges.errors import (
     NetworkError,
     OrderNotFound,
     OrderWouldCross,
+    RateLimited,
     VenueError,
 )
 from opensqt.market.price_monitor import PriceMonitor
@@ -89,6 +90,8 @@ from opensqt.trading.state import (
     SlotStateError,
     restore_slots_from_position,
 )
+
+T = TypeVar("T")
 
 
 class StartupError(Exception):
@@ -246,7 +249,7 @@ class GridEngine:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 self.phase = "loading markets"
-                markets = await self.exchange.load_markets()
+                markets = await self._retry(self.exchange.load_markets)
                 if self.symbol not in markets:
                     raise StartupError(f"symbol {self.symbol} is not listed on {self.exchange.name}")
                 self.instrument = markets[self.symbol]
@@ -291,14 +294,31 @@ class GridEngine:
         self.prices.close()
         self.phase = "stopped"
 
+    async def _retry(self, call: Callable[..., Awaitable[T]], *args: Any, attempts: int = 6) -> T:
+        """An idempotent venue call (reads, set leverage), retried on network errors with backoff."""
+        for attempt in range(attempts):
+            try:
+                return await call(*args)
+            except (NetworkError, RateLimited) as exc:
+                if attempt == attempts - 1:
+                    raise
+                delay = (
+                    exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else 0.2 * 2**attempt
+                )
+                logger.warning(
+                    "{} failed ({}); retrying in {:.1f}s", getattr(call, "__name__", "call"), exc, delay
+                )
+                await self.clock.sleep(delay)
+        raise AssertionError("unreachable")
+
     async def _setup_venue(self) -> None:
-        if await self.exchange.fetch_position_mode():
+        if await self._retry(self.exchange.fetch_position_mode):
             raise StartupError(
                 f"{self.exchange.name}: the account is in hedge (dual-side) position mode; "
                 "switch it to one-way mode before starting the grid"
             )
         if self.instrument is not None and self.instrument.is_perpetual:
-            applied = await self.exchange.set_leverage(self.symbol, self.config.leverage)
+            applied = await self._retry(self.exchange.set_leverage, self.symbol, self.config.leverage)
             if applied != self.config.leverage:
                 raise StartupError(
                     f"{self.exchange.name}: leverage {applied} set, {self.config.leverage} asked"
@@ -620,13 +640,13 @@ class GridEngine:
             )
 
     async def _venue_position(self) -> Decimal:
-        positions = await self.exchange.fetch_positions([self.symbol])
+        positions = await self._retry(self.exchange.fetch_positions, [self.symbol])
         return sum((p.size for p in positions if p.symbol == self.symbol), Decimal(0))
 
     async def reconcile_now(self) -> ReconcileReport:
         """Compare slots with the venue's orders and position, and act on what differs (§2.3)."""
         assert self.instrument is not None
-        open_orders = await self.exchange.fetch_open_orders(self.symbol)
+        open_orders = await self._retry(self.exchange.fetch_open_orders, self.symbol)
         position = await self._venue_position()
         now = self.clock.now_ms()
         local_position = self.slots.inventory

@@ -90,18 +90,10 @@ def build_venue(settings: Settings, *, speed: Decimal | None, data_file: Path | 
         return build_sim_venue(settings, name, speed=speed, data_file=data_file)
     if data_file is not None or speed is not None:
         raise StartupError("--data and --speed apply to the simulated venue only")
-    from opensqt.exchanges.factory import build_exchange
+    from opensqt.engines.venues import build_real_exchange
 
     assert config is not None
-    credentials = {
-        "apiKey": config.api_key.get_secret_value() if config.api_key else None,
-        "secret": config.api_secret.get_secret_value() if config.api_secret else None,
-        "password": config.passphrase.get_secret_value() if config.passphrase else None,
-    }
-    options: dict[str, Any] = {"testnet": config.testnet, "rate_limit": config.rate_limit}
-    if config.base_url:
-        options["base_url"] = config.base_url
-    exchange = build_exchange(name, kind, {k: v for k, v in credentials.items() if v}, options)
+    exchange = build_real_exchange(name, config)
     return Venue(exchange, WallClock())
 
 

@@ -71,8 +71,11 @@ class MarketPlayer:
                 reached = False
                 for ex in self.exchanges:
                     events = ex.venue.step()
+                    # the public print first, then our fills: a venue's market stream shows the trade that
+                    # filled us no later than the user stream reports the fill
+                    reached = ex.publish_row(i) or reached
                     ex.publish(events)
-                    reached = ex.publish_row(i) or reached or bool(events)
+                    reached = reached or bool(events)
                 self.rows += 1
                 if reached and self.settle:
                     await settle()

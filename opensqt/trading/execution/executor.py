@@ -110,7 +110,8 @@ class Executor:
             await self._throttle()
             try:
                 results = await self.exchange.create_orders(batch)
-            except (NetworkError, RateLimited) as exc:
+            except VenueError as exc:
+                # the whole batch failed alike: each item takes the path its error calls for
                 if isinstance(exc, RateLimited):
                     await self._sleep(self._rate_limited(exc))
                 results = [exc] * len(batch)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from opensqt.data import MarketData
-from tests.exchanges.sim.tapes import make_tape
+from opensqt.testing.tapes import make_tape
 
 
 @pytest.fixture

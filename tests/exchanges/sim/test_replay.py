@@ -24,7 +24,7 @@ from opensqt.model import (
     TimeInForce,
 )
 from tests.conftest import SHARED_DATA
-from tests.exchanges.sim.tapes import make_tape
+from opensqt.testing.tapes import make_tape
 
 BTC = "BTC/USDT:USDT"
 CAPTURE = SHARED_DATA / "binance-usdm" / "btcusdt_20240808.gz"

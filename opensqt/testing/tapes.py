@@ -1,4 +1,4 @@
-"""Hand-written market tapes in human units for simulated-venue tests."""
+"""Hand-written market tapes in human units: scripted price paths for tests, examples and notebooks."""
 
 from __future__ import annotations
 
