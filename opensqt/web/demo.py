@@ -108,8 +108,8 @@ class GridScenario:
             self.cost += price * self.qty
             self.size += self.qty
         else:
-            avg = self.cost / self.size
-            pnl = (price - avg) * self.qty
+            avg = (self.cost / self.size).quantize(Decimal("0.01"))
+            pnl = ((price - avg) * self.qty).quantize(Decimal("0.0001"))
             self.cost -= avg * self.qty
             self.size -= self.qty
         self.engine.add_fills(

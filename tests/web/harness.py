@@ -15,12 +15,13 @@ from anyio.abc import TaskGroup
 from opensqt.api.client import ApiClient
 from opensqt.api.fake import FakeEngine
 from opensqt.api.server import ApiServer, ApiSettings
-from opensqt.clock import ManualClock
+from opensqt.clock import ManualClock, WallClock
 from opensqt.web.app import WebSettings
 from opensqt.web.demo import GridScenario
 from opensqt.web.server import LiveServer
 
-START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+# Engine time starts half an hour ago, so times on the page ("since ...") read naturally in screenshots.
+START_MS = (WallClock().now_ms() // 60_000 - 32) * 60_000
 
 
 def make_engine(clock: ManualClock) -> tuple[FakeEngine, GridScenario]:

@@ -59,6 +59,14 @@ async def test_page_follows_the_grid_and_the_risk_monitor(tmp_path: Path) -> Non
         assert "fees paid (fills seen)0.05398000" in position
         assert "unrealized PnL-0.0500" in position  # (26985 - 26990) × 0.010
 
+        # Half an hour of market in engine time, so the chart (and the screenshot) has candles and fills.
+        for n in range(120):
+            s.clock.advance(15)
+            wave = [0, 12, 25, 31, 22, 8, -6, -19, -27, -33, -21, -9][n % 12] + (n // 12) * 3 - 10
+            s.scenario.move_to(Decimal(26990 + wave))
+            await anyio.sleep(0.01)
+        await page.wait_for_function(f"window.__live.lastVersion >= {s.engine.grid().version}")
+
         # A crash: the risk monitor triggers and trading pauses.
         assert await page.text_content("#risk-state") == "normal"
         s.scenario.crash("price fell 6.2% in 1 minute")

@@ -263,7 +263,8 @@
     candles = chart.addSeries(LW.CandlestickSeries, {
       upColor: "#26a69a", downColor: "#ef5350", borderVisible: false, wickUpColor: "#26a69a", wickDownColor: "#ef5350",
     });
-    volume = chart.addSeries(LW.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "vol", color: "#4a90d980" });
+    volume = chart.addSeries(LW.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "vol", color: "#4a90d980",
+      lastValueVisible: false, priceLineVisible: false });
     chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
     markers = LW.createSeriesMarkers(candles, []);
   } else {
@@ -322,7 +323,7 @@
     markers.setMarkers(S.fills.filter((f) => f.symbol === S.symbol).map((f) => ({
       time: Math.floor(f.ts / 1000 / tf) * tf, position: f.side === "buy" ? "belowBar" : "aboveBar",
       color: f.side === "buy" ? "#26a69a" : "#ef5350", shape: f.side === "buy" ? "arrowUp" : "arrowDown",
-      text: `${f.side === "buy" ? "B" : "S"} ${f.qty}@${f.price}`,
+      id: f.id,
     })).sort((a, b) => a.time - b.time));
   }
 
