@@ -1,5 +1,5 @@
-"""Child process of the arbitrage crash tests: runs entry workflow E1 then (with `exit`) exit workflow X1 as DBOS
-workflows on a venue state file, first resuming whatever a killed predecessor left pending.
+"""Child process of the arbitrage crash tests: runs entry workflow E1 then (with `exit`) exit workflow X1 as
+DBOS workflows on a venue state file, first resuming whatever a killed predecessor left pending.
 
 Usage: python -m tests.arbitrage.crash_child DIR SYSTEM_DB_URL PHASES [CRASH_AT] [KILL_AFTER_ORDER]
 PHASES: `entry` or `entry,exit`. CRASH_AT: a step boundary name (`entry:A`, `exit:closed0`...) at which the

@@ -136,9 +136,8 @@ def test_kill_at_random_moments(tmp_path: Path, seed: int) -> None:
     )
     _check(tmp_path, phases, out)
     first = out.split("--- restart ---")[0]
-    print(
-        f"seed {seed}: killed {'after done' if 'done' in first else 'mid-run'}; {first.count('boundary')} boundaries"
-    )
+    when = "after done" if "done" in first else "mid-run"
+    print(f"seed {seed}: killed {when}; {first.count('boundary')} boundaries")
 
 
 @pytest.mark.slow
