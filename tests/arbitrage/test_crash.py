@@ -66,7 +66,7 @@ def _check(folder: Path, phases: str, out: str) -> None:
     # No duplicates: exactly one venue order per step, each found again by its deterministic id.
     assert set(v.orders) == expected, f"orders {sorted(v.orders)} != {sorted(expected)}\n{out}"
     if "exit" in phases:
-        assert (spot_size, perp_size) == (0, 0), out
+        assert (spot_size, perp_size) == (Decimal(0), Decimal(0)), out
     else:
         assert (spot_size, perp_size) == (Decimal("0.010"), Decimal("-0.010")), out
     store = open_store(f"sqlite:///{folder / 'store.sqlite'}")
