@@ -222,6 +222,7 @@ class _Run:
         data, venue = self.data, self.venue
         ts = data.ts
         n = len(data)
+        last_ts = int(ts[-1])
         hk = self.cfg.housekeeping_ms
         self.next_tick = (int(ts[0]) // hk + 1) * hk
         step = max(1, n // 200)
@@ -229,6 +230,8 @@ class _Run:
         while venue.cursor < n:
             cur = venue.cursor
             t = self._next_tick_due()
+            if t > last_ts:
+                t = BIG  # the replay ends with its last row: no housekeeping after the data
             k_tick = n if t >= BIG else int(np.searchsorted(ts, t, side="right"))
             k = self._next_decision_row(cur, k_tick) if self.fast else cur
             stop = min(k, k_tick)
@@ -326,6 +329,8 @@ class _Run:
     def _tick(self, t: int) -> None:
         core = self.core
         self.next_tick = t + self.cfg.housekeeping_ms
+        if self.venue.cursor:
+            self._set_price(self.venue.cursor - 1)  # skipped trades moved the price: decide on the latest
         core.tick(t)
         for k, series in enumerate(self.risk_series):
             i = self.risk_next[k]

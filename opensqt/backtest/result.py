@@ -364,6 +364,8 @@ class BacktestResult:
 
 def _time_in_market(rec: RunRecord) -> int:
     held = 0
+    if not rec.positions:
+        return 0
     for (t, size, _), nxt in zip(rec.positions, [*rec.positions[1:], None], strict=True):
         end = rec.end_ms if nxt is None else nxt[0]
         if size:
