@@ -57,7 +57,7 @@ def guess_loader(path: Path) -> str:
     header = [h.strip() for h in first.split(",")]
     if header[:6] == ["timestamp", "open", "high", "low", "close", "volume"]:
         return "ohlcv"
-    if "price" in header and "quantity" in header:
+    if "price" in header or "quantity" in header:
         return "trades"
     if len(header) == 12:
         return "klines"
