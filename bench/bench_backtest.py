@@ -55,15 +55,19 @@ def main() -> int:
     data = load_binance_capture(CAPTURE, BTC_USDT_PERP).repeat(10)
     elapsed, result = best(lambda: run_backtest(cfg, data))
     s = result.summary()  # type: ignore[attr-defined]
-    print(f"capture x10 run-only (fast): {len(data):,} events ({data.n_trades:,} trades) in {elapsed:.3f} s = "
-          f"{len(data) / elapsed:,.0f} events/s; {s.fills} fills, {s.orders_placed} orders, net {s.net_pnl}")
+    print(
+        f"capture x10 run-only (fast): {len(data):,} events ({data.n_trades:,} trades) in {elapsed:.3f} s = "
+        f"{len(data) / elapsed:,.0f} events/s; {s.fills} fills, {s.orders_placed} orders, net {s.net_pnl}"
+    )
     if not quick:
         t = time.perf_counter()
         ref = run_backtest(cfg, data, fast=False)
         el = time.perf_counter() - t
         same = ref.record.fills == result.record.fills and ref.summary() == s  # type: ignore[attr-defined]
-        print(f"capture x10 run-only (every event): {el:.3f} s = {len(data) / el:,.0f} events/s; "
-              f"identical fills and summary: {same}")
+        print(
+            f"capture x10 run-only (every event): {el:.3f} s = {len(data) / el:,.0f} events/s; "
+            f"identical fills and summary: {same}"
+        )
 
     def whole(cached: bool) -> object:
         if cached:
@@ -90,16 +94,20 @@ def main() -> int:
     t = time.perf_counter()
     r = bars(False)
     bs = r.summary()  # type: ignore[attr-defined]
-    print(f"bars month whole backtest, cold (CSV parse + run + summary): {time.perf_counter() - t:.3f} s; "
-          f"{bs.rows:,} events, {bs.fills} fills, net {bs.net_pnl}, risk triggers {bs.risk_triggers}")
+    print(
+        f"bars month whole backtest, cold (CSV parse + run + summary): {time.perf_counter() - t:.3f} s; "
+        f"{bs.rows:,} events, {bs.fills} fills, net {bs.net_pnl}, risk triggers {bs.risk_triggers}"
+    )
     bars(True)
     elapsed, _ = best(lambda: bars(True).summary())  # type: ignore[attr-defined]
     print(f"bars month whole backtest, parsed-data cache: {elapsed:.3f} s")
     if not quick:
         t = time.perf_counter()
         ref = bars(True, fast=False)
-        print(f"bars month every event: {time.perf_counter() - t:.3f} s; identical: "
-              f"{ref.record.fills == r.record.fills}")  # type: ignore[attr-defined]
+        print(
+            f"bars month every event: {time.perf_counter() - t:.3f} s; identical: "
+            f"{ref.record.fills == r.record.fills}"
+        )  # type: ignore[attr-defined]
 
     one = load_binance_capture(CAPTURE, BTC_USDT_PERP)
     grid = {
@@ -109,8 +117,10 @@ def main() -> int:
     }
     t = time.perf_counter()
     table = sweep(grid, one, cfg, processes=2, sort_by="net_pnl")
-    print(f"sweep of {len(table)} sets over the capture on 2 processes: {time.perf_counter() - t:.3f} s wall; "
-          f"best {dict(table.iloc[0][['interval', 'buy_window', 'order_amount', 'net_pnl']])}")
+    print(
+        f"sweep of {len(table)} sets over the capture on 2 processes: {time.perf_counter() - t:.3f} s wall; "
+        f"best {dict(table.iloc[0][['interval', 'buy_window', 'order_amount', 'net_pnl']])}"
+    )
     return 0
 
 

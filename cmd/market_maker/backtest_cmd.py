@@ -18,16 +18,26 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, metavar="FILE", help="capture .gz, OHLCV/kline/trade CSV or Parquet")
+    parser.add_argument(
+        "--data", required=True, metavar="FILE", help="capture .gz, OHLCV/kline/trade CSV or Parquet"
+    )
     parser.add_argument("--report", metavar="DIR", help="write report.html, backtest.png and CSV tables here")
     parser.add_argument(
         "--loader", choices=("capture", "ohlcv", "klines", "trades"), help="data format (default: guessed)"
     )
-    parser.add_argument("--tick", metavar="PRICE", help="instrument tick for the data (e.g. 0.125 for FTX bars)")
+    parser.add_argument(
+        "--tick", metavar="PRICE", help="instrument tick for the data (e.g. 0.125 for FTX bars)"
+    )
     parser.add_argument("--volume-in-quote", action="store_true", help="OHLCV volume is in quote currency")
-    parser.add_argument("--balance", metavar="AMOUNT", help="initial quote balance (default: the sim config's)")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="replay the data N times back to back")
-    parser.add_argument("--cache-dir", metavar="DIR", help="parsed-data cache (default: <app.data_dir>/cache)")
+    parser.add_argument(
+        "--balance", metavar="AMOUNT", help="initial quote balance (default: the sim config's)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="replay the data N times back to back"
+    )
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="parsed-data cache (default: <app.data_dir>/cache)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="parse the file, do not use the cache")
     parser.add_argument("--step", action="store_true", help="reference path: step every event (slow)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -55,7 +65,9 @@ class ProgressBar:
         self.stream.flush()
 
 
-def main(args: argparse.Namespace, settings: Any, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    args: argparse.Namespace, settings: Any, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     from opensqt.backtest import BacktestConfig, as_backtest_config, load_cached, run_backtest
@@ -68,8 +80,11 @@ def main(args: argparse.Namespace, settings: Any, out: TextIO | None = None, err
         symbol = config.engine.symbol
         inst = DEFAULT_INSTRUMENTS.get(symbol)
         if inst is None:
-            print(f"market_maker backtest: trading.symbol {symbol!r} is not a simulated market "
-                  f"(known: {', '.join(DEFAULT_INSTRUMENTS)})", file=err)
+            print(
+                f"market_maker backtest: trading.symbol {symbol!r} is not a simulated market "
+                f"(known: {', '.join(DEFAULT_INSTRUMENTS)})",
+                file=err,
+            )
             return EXIT_USAGE
         if args.tick:
             tick = Decimal(args.tick)
@@ -106,8 +121,11 @@ def main(args: argparse.Namespace, settings: Any, out: TextIO | None = None, err
     for warning in result.warnings:
         print(f"warning: {warning}", file=err)
     print(summary.table(), file=out)
-    print(f"{len(data):,} events: load {loaded:.2f} s, run {ran:.2f} s ({len(data) / max(ran, 1e-9):,.0f} events/s)",
-          file=out)
+    print(
+        f"{len(data):,} events: load {loaded:.2f} s, run {ran:.2f} s "
+        f"({len(data) / max(ran, 1e-9):,.0f} events/s)",
+        file=out,
+    )
     if args.report:
         write_report(result, Path(args.report))
         print(f"report: {Path(args.report) / 'report.html'}", file=out)
@@ -122,8 +140,12 @@ def write_report(result: Any, directory: Path) -> None:
     result.plot(str(png), html=str(html))
     image = base64.b64encode(png.read_bytes()).decode()
     page = html.read_text(encoding="utf-8")
-    page = page.replace("<h3>Summary</h3>", f'<img alt="backtest plot" src="data:image/png;base64,{image}" '
-                        'style="max-width:1100px"><h3>Summary</h3>', 1)
+    page = page.replace(
+        "<h3>Summary</h3>",
+        f'<img alt="backtest plot" src="data:image/png;base64,{image}" '
+        'style="max-width:1100px"><h3>Summary</h3>',
+        1,
+    )
     html.write_text(page, encoding="utf-8")
     summary = {k: str(v) for k, v in result.summary().as_dict().items()}
     (directory / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -13,8 +13,14 @@ from typing import Any, TextIO
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DAY_MS = 86_400_000
-VENUES = {"binance": "binanceusdm", "binanceusdm": "binanceusdm", "bybit": "bybit", "okx": "okx",
-          "gate": "gate", "bitget": "bitget"}
+VENUES = {
+    "binance": "binanceusdm",
+    "binanceusdm": "binanceusdm",
+    "bybit": "bybit",
+    "okx": "okx",
+    "gate": "gate",
+    "bitget": "bitget",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeframe", default="1m", help="kline timeframe (default 1m)")
     parser.add_argument("--since", required=True, help="start: ISO date/time (UTC) or epoch ms")
     parser.add_argument("--until", required=True, help="end (exclusive): ISO date/time (UTC) or epoch ms")
-    parser.add_argument("--what", default="klines", help="comma list of klines,trades,funding (default klines)")
-    parser.add_argument("--out", metavar="DIR", help="output and cache directory (default <app.data_dir>/market)")
+    parser.add_argument(
+        "--what", default="klines", help="comma list of klines,trades,funding (default klines)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="output and cache directory (default <app.data_dir>/market)"
+    )
     parser.add_argument("--page", type=int, default=1000, help="rows per request (default 1000)")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between requests (default 0.2)")
     parser.add_argument("--base-url", help="send every request to this server (tests, gateways)")
@@ -43,7 +53,9 @@ def parse_time(text: str, name: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def main(args: argparse.Namespace, settings: Any, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(
+    args: argparse.Namespace, settings: Any, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     try:

@@ -76,6 +76,19 @@ def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
                 continue
             cuts += (_ceil(target + md, tick), _floor(target, tick) + 1)
             lattice = True
+    if closing > 1:
+        quota = params.order_cleanup_threshold - core.slots.open_order_count
+        if quota < closing + params.buy_window + params.sell_window:
+            # the closest closing orders win a short quota, and "closest" moves with the price
+            return price_ticks, price_ticks
+    if lattice:
+        # a closing order whose natural level the price has passed rests at the next lattice level beyond
+        # `price ± min_distance`: that level moves with the price
+        for k in range(int(units) - 3, int(units) + 4):
+            x = k * interval
+            for y in (x - md, x + md, x):
+                f = _floor(y, tick)
+                cuts += (f, f + 1, f + 2)
     below = [c for c in cuts if c <= price_ticks]
     above = [c for c in cuts if c > price_ticks]
     if below:

@@ -143,8 +143,9 @@ def load_cached(
 
 
 def _read(rows_file: Path, levels_file: Path) -> MarketData:
-    import pyarrow.parquet as pq
     from decimal import Decimal
+
+    import pyarrow.parquet as pq
 
     rows = pq.read_table(rows_file)
     levels = pq.read_table(levels_file)

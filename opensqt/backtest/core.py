@@ -251,7 +251,9 @@ class GridCore:
             if change.fee:
                 self.stats["fills"] += 1
             if change.realized_pnl:
-                self._breaker(self.breaker.record_round_trip(change.realized_pnl - change.fee, now_ms), now_ms)
+                self._breaker(
+                    self.breaker.record_round_trip(change.realized_pnl - change.fee, now_ms), now_ms
+                )
         return changes
 
     def _breaker(self, event: BreakerEvent | None, now_ms: int) -> None:
@@ -314,11 +316,15 @@ def _reject_reason(error: VenueError) -> RejectReason:
 
 
 def slot_orders(core: GridCore) -> list[Order]:
-    """The resting orders of LOCKED slots as `Order`s, for the cleanup decision (as the engine builds them)."""
+    """The resting orders of LOCKED slots as `Order`s for the cleanup decision (as the engine builds them)."""
     out = []
     symbol = core.instrument.symbol
     for slot in core.slots.slots.values():
-        if slot.slot_status is not SlotStatus.LOCKED or slot.client_order_id is None or slot.order_price is None:
+        if (
+            slot.slot_status is not SlotStatus.LOCKED
+            or slot.client_order_id is None
+            or slot.order_price is None
+        ):
             continue
         if slot.order_side is None or slot.order_qty <= 0:
             continue

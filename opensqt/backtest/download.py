@@ -130,14 +130,25 @@ class Downloader:
         ex = self._exchange
         if kind == "klines":
             klines = await ex.fetch_ohlcv(self.symbol, timeframe, since, self.page)
-            return [(k.open_time, str(k.open), str(k.high), str(k.low), str(k.close), str(k.volume))
-                    for k in klines if k.closed]
+            return [
+                (k.open_time, str(k.open), str(k.high), str(k.low), str(k.close), str(k.volume))
+                for k in klines
+                if k.closed
+            ]
         client = ex.client
         try:
             if kind == "trades":
                 raw = await ex._call(client.fetch_trades(self.symbol, since, self.page))
-                return [(int(t["timestamp"]), str(t["price"]), str(t["amount"]), t.get("side") or "buy",
-                         str(t.get("id") or "")) for t in raw]
+                return [
+                    (
+                        int(t["timestamp"]),
+                        str(t["price"]),
+                        str(t["amount"]),
+                        t.get("side") or "buy",
+                        str(t.get("id") or ""),
+                    )
+                    for t in raw
+                ]
             raw = await ex._call(client.fetch_funding_rate_history(self.symbol, since, self.page))
             return [(int(f["timestamp"]), str(f["fundingRate"])) for f in raw]
         except VenueError as exc:
@@ -168,8 +179,10 @@ class Downloader:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         cols = self._columns(kind)
-        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)},
-                         schema=pa.schema([(c, pa.int64() if c == "timestamp" else pa.string()) for c in cols]))
+        table = pa.table(
+            {c: [r[i] for r in rows] for i, c in enumerate(cols)},
+            schema=pa.schema([(c, pa.int64() if c == "timestamp" else pa.string()) for c in cols]),
+        )
         tmp = path.with_suffix(".tmp")
         pq.write_table(table, tmp)
         tmp.replace(path)
@@ -181,8 +194,9 @@ class Downloader:
         table = pq.read_table(path)
         return list(zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True))
 
-    def _write_combined(self, kind: str, timeframe: str, since: int, until: int,
-                        rows: list[tuple[Any, ...]]) -> Path:
+    def _write_combined(
+        self, kind: str, timeframe: str, since: int, until: int, rows: list[tuple[Any, ...]]
+    ) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         if kind == "klines":
             path = self.directory / f"klines-{timeframe}-{since}-{until}.csv"

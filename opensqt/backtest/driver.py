@@ -102,7 +102,10 @@ def resolve_instrument(config: BacktestConfig, data: MarketData) -> tuple[Instru
             f"instead of {inst.tick_size} and {inst.lot_size}"
         )
         inst = dataclasses.replace(
-            inst, tick_size=scale.tick_size, lot_size=scale.lot_size, min_qty=min(inst.min_qty, scale.lot_size)
+            inst,
+            tick_size=scale.tick_size,
+            lot_size=scale.lot_size,
+            min_qty=min(inst.min_qty, scale.lot_size),
         )
     return inst, warnings
 
@@ -121,7 +124,8 @@ def data_warnings(data: MarketData, symbol: str, stale_ms: int) -> list[str]:
         if count:
             out.append(
                 f"{count} gap(s) longer than {stale_ms / 1000:g} s without a trade of {symbol} "
-                f"(longest {int(gaps.max()) / 1000:g} s): the grid sees a stale price there and places nothing"
+                f"(longest {int(gaps.max()) / 1000:g} s): the grid sees a stale price there and places "
+                "nothing"
             )
     return out
 

@@ -4,6 +4,7 @@ for the risk monitor and the ATR interval of a backtest."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,8 +31,8 @@ class KlineSeries:
     close: I64
     volume: I64
     feed_ms: I64
-    tick: object
-    lot: object
+    tick: Decimal
+    lot: Decimal
 
     def __len__(self) -> int:
         return len(self.open_time)
@@ -43,17 +44,18 @@ class KlineSeries:
             self.symbol,
             self.timeframe,
             int(self.open_time[i]),
-            tick * int(self.open[i]),  # type: ignore[operator]
-            tick * int(self.high[i]),  # type: ignore[operator]
-            tick * int(self.low[i]),  # type: ignore[operator]
-            tick * int(self.close[i]),  # type: ignore[operator]
-            lot * int(self.volume[i]),  # type: ignore[operator]
+            tick * int(self.open[i]),
+            tick * int(self.high[i]),
+            tick * int(self.low[i]),
+            tick * int(self.close[i]),
+            lot * int(self.volume[i]),
             True,
         )
 
 
 def aggregate(data: MarketData, symbol: str, timeframe: str, tick_ms: int) -> KlineSeries:
-    """Candles of `symbol`'s trades on `timeframe`, each fed at the first multiple of `tick_ms` >= its close."""
+    """Candles of `symbol`'s trades on `timeframe`, each fed at the first multiple of `tick_ms` >= its
+    close."""
     tf = timeframe_ms(timeframe)
     s = data.symbols.index(symbol)
     scale = data.scales[s]
@@ -62,8 +64,8 @@ def aggregate(data: MarketData, symbol: str, timeframe: str, tick_ms: int) -> Kl
     px = data.px[mask]
     qty = data.qty[mask]
     if not len(ts):
-        empty = np.zeros(0, np.int64)
-        return KlineSeries(symbol, timeframe, tf, *([empty] * 7), scale.tick_size, scale.lot_size)
+        e = np.zeros(0, np.int64)
+        return KlineSeries(symbol, timeframe, tf, e, e, e, e, e, e, e, scale.tick_size, scale.lot_size)
     bucket = ts // tf
     starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
     ends = np.r_[starts[1:], len(ts)]

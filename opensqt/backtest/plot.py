@@ -4,6 +4,7 @@ matplotlib (Agg, no display) and a self-contained HTML page (inline SVG and a fe
 from __future__ import annotations
 
 import html as _html
+import itertools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ def _price_series(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
         return ts, px
     edges = np.linspace(0, len(ts), MAX_POINTS // 2 + 1).astype(np.int64)
     out_t, out_p = [], []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         seg = px[a:b]
@@ -75,8 +76,12 @@ def plot_png(result: BacktestResult, path: str | Path | None) -> Any:
     ax.plot(minutes(ts), px, color="#264653", linewidth=0.7, label="last trade")
     if len(f_ts):
         buy = f_side > 0
-        ax.scatter(minutes(f_ts[buy]), f_px[buy], marker="^", color="#2a9d8f", s=18, label="buy fill", zorder=3)
-        ax.scatter(minutes(f_ts[~buy]), f_px[~buy], marker="v", color="#e76f51", s=18, label="sell fill", zorder=3)
+        ax.scatter(
+            minutes(f_ts[buy]), f_px[buy], marker="^", color="#2a9d8f", s=18, label="buy fill", zorder=3
+        )
+        ax.scatter(
+            minutes(f_ts[~buy]), f_px[~buy], marker="v", color="#e76f51", s=18, label="sell fill", zorder=3
+        )
     ax.set_ylabel(f"price ({result.instrument.quote})")
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(f"{result.instrument.symbol}: grid orders (lines), fills and price")
@@ -130,7 +135,8 @@ axis(panels[0][0], panels[0][1], plo, phi, 'price, resting orders, fills');
 for (const s of D.orders) el('line', {x1: x(s[0]), x2: x(s[1]), y1: py(s[2]), y2: py(s[2]),
   stroke: s[3] > 0 ? '#2a9d8f66' : '#e76f5166', 'stroke-width': 1});
 line(D.ts, D.price, py, '#264653', false);
-for (const f of D.fills) el('circle', {cx: x(f[0]), cy: py(f[1]), r: 3, fill: f[2] > 0 ? '#2a9d8f' : '#e76f51'});
+for (const f of D.fills) el('circle', {cx: x(f[0]), cy: py(f[1]), r: 3,
+  fill: f[2] > 0 ? '#2a9d8f' : '#e76f51'});
 const [ey, elo, ehi] = scale(D.equity, panels[1][0], panels[1][1]);
 axis(panels[1][0], panels[1][1], elo, ehi, 'equity'); line(D.ets, D.equity, ey, '#6a4c93', false);
 const [qy, qlo, qhi] = scale(D.position, panels[2][0], panels[2][1]);
@@ -145,7 +151,8 @@ svg.addEventListener('mousemove', ev => { const r = svg.getBoundingClientRect(),
   const i = near(D.ts, t), j = near(D.ets, t);
   tip.innerHTML = new Date(t).toISOString().replace('T', ' ').slice(0, 19) + '<br>price ' +
     D.price[i].toFixed(2) + '<br>equity ' + D.equity[j].toFixed(2) + '<br>position ' + D.position[j];
-  tip.style.display = 'block'; tip.style.left = (ev.clientX + 12) + 'px'; tip.style.top = (ev.clientY + 12) + 'px'; });
+  tip.style.display = 'block'; tip.style.left = (ev.clientX + 12) + 'px';
+  tip.style.top = (ev.clientY + 12) + 'px'; });
 svg.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
 </script></body></html>
 """
@@ -172,8 +179,7 @@ def plot_html(result: BacktestResult, path: str | Path) -> None:
     }
     summary = result.summary()
     rows = "".join(
-        f"<tr><td>{_html.escape(k)}</td><td>{_html.escape(str(v))}</td></tr>"
-        for k, v in summary.table_rows()
+        f"<tr><td>{_html.escape(k)}</td><td>{_html.escape(str(v))}</td></tr>" for k, v in summary.table_rows()
     )
     warnings = ""
     if result.warnings:

@@ -56,8 +56,17 @@ class RunRecord:
 
     def order(self, ts: int, cmd: PlaceOrder, result: str) -> None:
         self.orders.append(
-            (ts, "place", cmd.client_order_id, cmd.side.value, cmd.price, cmd.quantity,
-             cmd.time_in_force.value, cmd.reduce_only, result)
+            (
+                ts,
+                "place",
+                cmd.client_order_id,
+                cmd.side.value,
+                cmd.price,
+                cmd.quantity,
+                cmd.time_in_force.value,
+                cmd.reduce_only,
+                result,
+            )
         )
 
     def cancel(self, ts: int, cmd: Any, result: str) -> None:
@@ -65,8 +74,18 @@ class RunRecord:
 
     def fill(self, f: Fill, slot: Decimal | None) -> None:
         self.fills.append(
-            (f.ts_event, f.trade_id, f.client_order_id, f.side.value, f.price, f.quantity, f.fee,
-             f.liquidity.value, f.realized_pnl if f.realized_pnl is not None else ZERO, slot)
+            (
+                f.ts_event,
+                f.trade_id,
+                f.client_order_id,
+                f.side.value,
+                f.price,
+                f.quantity,
+                f.fee,
+                f.liquidity.value,
+                f.realized_pnl if f.realized_pnl is not None else ZERO,
+                slot,
+            )
         )
 
     def position(self, p: Position) -> None:
@@ -194,8 +213,18 @@ class BacktestResult:
     def fills(self) -> pd.DataFrame:
         import pandas as pd
 
-        cols = ["ts", "trade_id", "client_order_id", "side", "price", "quantity", "fee", "liquidity",
-                "realized_pnl", "slot_price"]
+        cols = [
+            "ts",
+            "trade_id",
+            "client_order_id",
+            "side",
+            "price",
+            "quantity",
+            "fee",
+            "liquidity",
+            "realized_pnl",
+            "slot_price",
+        ]
         frame = pd.DataFrame(self.record.fills, columns=cols)
         frame.insert(0, "time", pd.to_datetime(frame["ts"], unit="ms", utc=True))
         return frame
@@ -204,8 +233,17 @@ class BacktestResult:
     def orders(self) -> pd.DataFrame:
         import pandas as pd
 
-        cols = ["ts", "action", "client_order_id", "side", "price", "quantity", "time_in_force",
-                "reduce_only", "result"]
+        cols = [
+            "ts",
+            "action",
+            "client_order_id",
+            "side",
+            "price",
+            "quantity",
+            "time_in_force",
+            "reduce_only",
+            "result",
+        ]
         frame = pd.DataFrame(self.record.orders, columns=cols)
         frame.insert(0, "time", pd.to_datetime(frame["ts"], unit="ms", utc=True))
         return frame
@@ -225,8 +263,13 @@ class BacktestResult:
 
         ts, price, size, eq = self.equity_arrays()
         return pd.DataFrame(
-            {"time": pd.to_datetime(ts, unit="ms", utc=True), "ts": ts, "price": price,
-             "position": size, "equity": eq}
+            {
+                "time": pd.to_datetime(ts, unit="ms", utc=True),
+                "ts": ts,
+                "price": price,
+                "position": size,
+                "equity": eq,
+            }
         )
 
     def equity_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -33,7 +33,12 @@ _shared: tuple[MarketData, BacktestConfig] | None = None
 
 
 def _coerce(name: str, current: Any, value: Any) -> Any:
-    if isinstance(current, Decimal) or name in ("interval", "order_amount", "min_order_value", "initial_balance"):
+    if isinstance(current, Decimal) or name in (
+        "interval",
+        "order_amount",
+        "min_order_value",
+        "initial_balance",
+    ):
         if isinstance(value, Decimal):
             return value
         if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -55,8 +60,12 @@ def apply_params(config: BacktestConfig, params: Mapping[str, Any]) -> BacktestC
         elif name in _BACKTEST and name != "engine":
             top[name] = _coerce(name, getattr(config, name), value)
         else:
-            known = sorted(set(_PARAMS) | (set(_ENGINE) - {"params", "symbol"}) | (set(_BACKTEST) - {"engine"}))
-            raise ValueError(f"sweep parameter {name!r}: not a grid, engine or backtest field ({', '.join(known)})")
+            known = sorted(
+                set(_PARAMS) | (set(_ENGINE) - {"params", "symbol"}) | (set(_BACKTEST) - {"engine"})
+            )
+            raise ValueError(
+                f"sweep parameter {name!r}: not a grid, engine or backtest field ({', '.join(known)})"
+            )
     new_engine = dataclasses.replace(
         config.engine, params=dataclasses.replace(config.engine.params, **grid), **engine
     )

@@ -69,8 +69,10 @@ def test_unsorted_trades_are_refused_with_the_line(tmp_path: Path) -> None:
 
 
 def test_symbol_not_in_the_data_is_refused(tmp_path: Path) -> None:
-    data = load_cached(trades_csv(tmp_path / "t.csv", [(1_000, "100.0")]), ETH_USDT_PERP, cache_dir=tmp_path / "c")
-    with pytest.raises(DataError, match="'BTC/USDT:USDT' \\(trading.symbol\\) is not in the data"):
+    data = load_cached(
+        trades_csv(tmp_path / "t.csv", [(1_000, "100.0")]), ETH_USDT_PERP, cache_dir=tmp_path / "c"
+    )
+    with pytest.raises(DataError, match=r"'BTC/USDT:USDT' \(trading.symbol\) is not in the data"):
         run_backtest(BacktestConfig(engine()), data)
 
 

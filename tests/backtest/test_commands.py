@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from market_maker import backtest_cmd, download_cmd
+
 from opensqt.config import load_settings
 from opensqt.model import Kline
 from opensqt.testing.binance_server import MemoryVenue, default_instruments
@@ -30,9 +31,15 @@ def run(module: Any, argv: list[str], settings: Any) -> tuple[int, str, str]:
 def test_backtest_prints_the_summary_and_writes_a_self_contained_report(tmp_path: Path) -> None:
     settings = load_settings(
         None,
-        {"trading.price_interval": "10", "trading.order_amount": "300", "trading.buy_window": 5,
-         "trading.sell_window": 5, "risk_control.enabled": False,
-         "risk_control.circuit_breaker.enabled": False, "app.data_dir": str(tmp_path)},
+        {
+            "trading.price_interval": "10",
+            "trading.order_amount": "300",
+            "trading.buy_window": 5,
+            "trading.sell_window": 5,
+            "risk_control.enabled": False,
+            "risk_control.circuit_breaker.enabled": False,
+            "app.data_dir": str(tmp_path),
+        },
         {},
     )
     code, out, err = run(backtest_cmd, ["--data", str(CAPTURE), "--report", str(tmp_path / "r")], settings)
@@ -42,7 +49,7 @@ def test_backtest_prints_the_summary_and_writes_a_self_contained_report(tmp_path
     assert "100%" in err  # the progress bar
     page = (tmp_path / "r" / "report.html").read_text()
     assert "<svg" in page and "data:image/png;base64," in page
-    assert "src=\"http" not in page and "<script src" not in page  # nothing fetched from a CDN
+    assert 'src="http' not in page and "<script src" not in page  # nothing fetched from a CDN
     assert (tmp_path / "r" / "fills.csv").read_text().count("\n") == 108
     assert list((tmp_path / "cache").glob("*.rows.parquet"))  # parsed once, cached for the next run
 
@@ -79,9 +86,24 @@ async def test_download_pages_klines_and_reuses_cached_days(tmp_path: Path) -> N
     venue = KlineVenue()
     async with loopback_binance(venue) as (server, _exchange):
         settings = SimpleNamespace(app=SimpleNamespace(data_dir=str(tmp_path)))
-        argv = ["--exchange", "binance", "--symbol", "BTC/USDT:USDT", "--since", str(T0),
-                "--until", str(T0 + 2 * 86_400_000), "--pause", "0", "--page", "1000",
-                "--out", str(tmp_path / "m"), "--base-url", server.base_url]
+        argv = [
+            "--exchange",
+            "binance",
+            "--symbol",
+            "BTC/USDT:USDT",
+            "--since",
+            str(T0),
+            "--until",
+            str(T0 + 2 * 86_400_000),
+            "--pause",
+            "0",
+            "--page",
+            "1000",
+            "--out",
+            str(tmp_path / "m"),
+            "--base-url",
+            server.base_url,
+        ]
         import anyio
 
         code, out, err = await anyio.to_thread.run_sync(lambda: run(download_cmd, argv, settings))

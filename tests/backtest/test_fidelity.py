@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opensqt.backtest import BacktestConfig, BacktestResult, run_backtest
-from opensqt.data import MarketData, SyntheticMarket, crash, load_binance_capture, range_bound, recovery, trend
+from opensqt.data import (
+    MarketData,
+    SyntheticMarket,
+    crash,
+    load_binance_capture,
+    range_bound,
+    recovery,
+    trend,
+)
 from opensqt.engines.grid_config import GridEngineConfig, SkewSettings
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP
 from opensqt.model import GridMode
@@ -77,7 +85,9 @@ def test_capture_neutral_grid_with_skew_and_atr_interval() -> None:
 
 
 regimes = st.lists(
-    st.sampled_from([range_bound(2), trend(2), trend(2, -0.0008), crash(1), recovery(2)]), min_size=1, max_size=4
+    st.sampled_from([range_bound(2), trend(2), trend(2, -0.0008), crash(1), recovery(2)]),
+    min_size=1,
+    max_size=4,
 )
 
 
