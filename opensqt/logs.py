@@ -171,6 +171,19 @@ class LoggingSetup:
         logging.captureWarnings(False)
 
 
+_threshold = [logger.level("INFO").no]
+
+
+def _at_level(record: Record) -> bool:
+    return record["level"].no >= _threshold[0]
+
+
+def set_level(level: str) -> None:
+    """Change the level of every installed sink at once (a live config reload)."""
+    _threshold[0] = logger.level(level).no
+    logging.getLogger().setLevel(_STDLIB_LEVELS[level])
+
+
 def setup_logging(
     settings: Settings, secrets: Iterable[str] = (), *, console: TextIO | None = None
 ) -> LoggingSetup:
@@ -179,6 +192,7 @@ def setup_logging(
     global _redactor
     _redactor = Redactor([*collect_secrets(settings), *secrets])
     config = settings.logging
+    _threshold[0] = logger.level(config.level).no
     logger.remove()
     logger.configure(patcher=_patch)
     ids: list[int] = []
@@ -188,7 +202,8 @@ def setup_logging(
         ids.append(
             logger.add(
                 stream,
-                level=config.level,
+                level=0,
+                filter=_at_level,
                 format=_console_format,
                 colorize=colorize,
                 backtrace=False,
@@ -203,7 +218,8 @@ def setup_logging(
         ids.append(
             logger.add(
                 log_file,
-                level=config.level,
+                level=0,
+                filter=_at_level,
                 format=_json_format,
                 rotation=config.rotation,
                 retention=config.retention,

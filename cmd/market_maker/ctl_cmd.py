@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     reset.add_argument("--reason", default="", help="why (optional)")
     reconcile = sub.add_parser("reconcile", help="run a reconciliation now (control key)")
     reconcile.add_argument("--symbol", default=None)
+    sub.add_parser(
+        "reload", help="re-read the config file of the market_maker on this machine (sends it SIGHUP)"
+    )
 
 
 def _setting(settings: Any, *path: str) -> Any:
@@ -121,8 +124,36 @@ async def _run(args: argparse.Namespace, client: ApiClient) -> None:
         )
 
 
+def _reload(settings: Any) -> int:
+    """Signal the local market_maker (its pid file in the data dir) to re-read its config file.
+
+    A local signal, not an API call: only the machine's operator account can do it, as with systemd's
+    `ExecReload`. The outcome (applied or refused, key by key) is in that process's log and audit trail.
+    """
+    import os
+    import signal
+
+    from opensqt.engines.grid_runtime import pid_path
+
+    path = pid_path(settings)
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        print(f"ctl reload: no running market_maker found (no pid in {path})", file=sys.stderr)
+        return 1
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        print(f"ctl reload: market_maker pid {pid} from {path} is not running", file=sys.stderr)
+        return 1
+    print(f"ctl reload: asked market_maker (pid {pid}) to reload its config; see its log for the outcome")
+    return 0
+
+
 def main(args: argparse.Namespace, settings: Any) -> int:
     """0 done; 1 the API refused or failed (message on stderr); 2 no key or certificate found locally."""
+    if args.ctl_command == "reload":
+        return _reload(settings)
 
     async def run() -> int:
         # The channel belongs to the event loop, so the client is made inside it.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import anyio
 
-from opensqt.config import Settings
+from opensqt.cli import config_path, overrides_from_args
+from opensqt.config import Settings, load_settings
 from opensqt.engines.grid_runtime import run_market_maker
 
 
@@ -17,7 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    from market_maker.__main__ import run_overrides
+
     data = getattr(args, "data", None)
+
+    def reload() -> Settings:
+        # the same layering as at start-up: the file again, the environment, the same command-line flags
+        overrides = {**overrides_from_args(args, {}), **run_overrides(args)}
+        return load_settings(config_path(args, os.environ), overrides, os.environ)
+
     return anyio.run(
         lambda: run_market_maker(
             settings,
@@ -25,5 +35,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             speed=getattr(args, "speed", None),
             data_file=Path(data) if data else None,
             out=sys.stdout,
+            reload_settings=reload,
         )
     )

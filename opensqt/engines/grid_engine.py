@@ -9,9 +9,10 @@ stream and first price -> pre-flight -> restore from the venue -> reconcile -> t
 
 from __future__ import annotations
 
+import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -37,13 +38,16 @@ from opensqt.market.price_monitor import PriceMonitor
 from opensqt.model import (
     CancelOrder,
     Command,
+    Fill,
     GridMode,
     Instrument,
     Kline,
+    LiquiditySide,
     Order,
     OrderUpdated,
     PlaceOrder,
     Side,
+    Slot,
     SlotStatus,
     timeframe_ms,
 )
@@ -176,6 +180,8 @@ class GridEngine:
             bucket=TokenBucket(rate_limit, clock=clock.monotonic, sleep=clock.sleep),
             sleep=clock.sleep,
         )
+        # tick-to-order: seconds from a price or fill event to its orders being handed to the executor
+        self.on_latency: Callable[[float], None] | None = None
         # synchronous listeners (API hubs, metrics): called in order, must not block or raise
         self.listeners: list[Callable[[EngineEvent], None]] = []
         self.instrument: Instrument | None = None
@@ -194,6 +200,8 @@ class GridEngine:
         self._klines: deque[Kline] = deque(maxlen=500)
         self._tg: TaskGroup | None = None
         self._stopping = False
+        self._restored = False
+        self._early_updates: list[OrderUpdated] = []
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -361,6 +369,11 @@ class GridEngine:
                 self.on_order_updates(updates)
 
     def on_order_updates(self, updates: Sequence[OrderUpdated]) -> None:
+        if not self._restored:
+            # the stream runs before the slots are restored: hold its news until they are, or an update for
+            # an order the book does not know yet would be lost to it
+            self._early_updates.extend(updates)
+            return
         changes: list[SlotChange] = []
         filled = False
         for update in updates:
@@ -485,16 +498,19 @@ class GridEngine:
     def _decide(self) -> None:
         if self._tg is None or self.instrument is None or self._stopping:
             return
+        started = time.perf_counter()
         now = self.clock.now_ms()
         snap = self.snapshot(now)
         if snap is None:
             return
         commands = decide_grid_orders(snap, self.params, self.instrument)
-        if commands:
-            self.dispatch(commands, now)
+        if commands and self.dispatch(commands, now) and self.on_latency is not None:
+            self.on_latency(time.perf_counter() - started)
 
-    def dispatch(self, commands: Sequence[Command], now_ms: int) -> None:
-        """Reserve slots synchronously, then hand the venue calls to the executor's tasks."""
+    def dispatch(self, commands: Sequence[Command], now_ms: int) -> int:
+        """Reserve slots synchronously, then hand the venue calls to the executor's tasks.
+
+        Returns how many orders were handed over to be placed."""
         assert self.instrument is not None
         places: list[PlaceOrder] = []
         cancels: list[CancelOrder] = []
@@ -529,6 +545,7 @@ class GridEngine:
         if cancels:
             self.stats["cancel_requests"] += len(cancels)
             self.spawn(self.executor.cancel, cancels)
+        return len(places)
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` as a task of the engine's task group (no-op once stopped)."""
@@ -542,6 +559,7 @@ class GridEngine:
         changes: list[SlotChange] = []
         if isinstance(outcome, OrderAcknowledged):
             changes = self.slots.on_ack(outcome.command.client_order_id, outcome.order)
+            self._journal_update(OrderUpdated(outcome.order), changes)
             self._emit(OrderEvent(OrderUpdated(outcome.order)))
         elif isinstance(outcome, OrderRejected):
             error = outcome.error
@@ -566,10 +584,12 @@ class GridEngine:
         elif isinstance(outcome, CancelAcknowledged):
             self.stats["cancelled"] += 1
             changes = self.slots.apply(OrderUpdated(outcome.order))
+            self._journal_update(OrderUpdated(outcome.order), changes)
             self._emit(OrderEvent(OrderUpdated(outcome.order)))
         elif isinstance(outcome, CancelFailed):
             if outcome.order is not None:
                 changes = self.slots.apply(OrderUpdated(outcome.order))
+                self._journal_update(OrderUpdated(outcome.order), changes)
             self.slots.on_cancel_failed(outcome.command.client_order_id)
         if changes:
             self._after_changes(changes)
@@ -597,6 +617,31 @@ class GridEngine:
         self.journal.audit(kind, message, now)
         self._emit(EngineNotice(kind, message, now))
 
+    def apply_live_config(self, config: GridEngineConfig) -> None:
+        """Adopt reloaded settings that are safe live (windows, interval, amounts, thresholds, timing).
+
+        The symbol never changes here (a reload that changes it is refused before this is called). The
+        interval change takes effect at the next re-centring, like an ATR change.
+        """
+        if config.symbol != self.symbol:
+            raise ValueError(f"reload: symbol {config.symbol} differs from the running {self.symbol}")
+        old = self.params
+        self.config = config
+        self.params = config.params
+        if config.params.interval != old.interval and config.dynamic is None:
+            self.interval = config.params.interval
+        self.prices.stale_after_ms = int(config.price_stale_seconds * 1000)
+        self.breaker.reconfigure(config.breaker)
+        if config.risk_monitor != (self.risk.config if self.risk is not None else None):
+            # new thresholds: a fresh monitor, warmed up once from the venue's history (an operator action,
+            # not polling); its kline streams keep feeding whichever monitor is current
+            self.risk = RiskMonitor(config.risk_monitor) if config.risk_monitor is not None else None
+            if self.risk is not None:
+                self.spawn(self._preload_risk)
+        self.executor.params = config.execution
+        self._notice("config", "reloaded settings applied live")
+        self._decide()
+
     # --- control (API) --------------------------------------------------------------------------
 
     def trip_breaker(self, actor: str, reason: str) -> bool:
@@ -614,13 +659,14 @@ class GridEngine:
     # --- restore, reconcile, cleanup ------------------------------------------------------------
 
     async def _restore(self) -> None:
-        """Rebuild slots: from the journal when it has them, else from the venue's position."""
+        """Rebuild slots: from the store when it has them (then settle every order it knew was open against
+        the venue), else from the venue's position."""
         assert self.instrument is not None
         stored = await self.journal.load_slots(self.symbol)
         if stored:
-            self.slots.load(stored)
-            logger.info("restored {} slots from the store", len(stored))
+            await self._restore_from_store(stored)
             return
+        self._release_early_updates()
         position = await self._venue_position()
         if position != 0:
             latest = self.prices.latest
@@ -638,6 +684,52 @@ class GridEngine:
             self._notice(
                 "restore", f"rebuilt {len(restored)} filled slots from a venue position of {position}"
             )
+
+    async def _restore_from_store(self, stored: list[Slot]) -> None:
+        """Slots come back FREE with what they held; the orders open at the stop are re-attached to their
+        slots as last recorded, then asked of the venue: filled while down (applied once), cancelled (slot
+        freed) or still resting (kept). Orders the store never saw are reconciliation's (adopt, cancel)."""
+        now = self.clock.now_ms()
+        self.slots.load([_freed(slot) for slot in stored])
+        orders = await self.journal.load_open_orders(self.symbol)
+        for order in orders:
+            price = self._slot_price(order.client_order_id)
+            if price is None:
+                continue
+            command = PlaceOrder(
+                order.client_order_id,
+                order.symbol,
+                order.side,
+                order.quantity,
+                order.price,
+                order.type,
+                order.time_in_force,
+                order.reduce_only,
+            )
+            try:
+                self.slots.reserve(price, command, now)
+            except SlotStateError as exc:
+                logger.warning("restore: order {} not re-attached: {}", order.client_order_id, exc)
+                continue
+            self.slots.on_ack(order.client_order_id, order)
+        self._release_early_updates()
+        for order in orders:
+            await self._settle(order.client_order_id)
+        self._notice("restore", f"restored {len(stored)} slots and {len(orders)} open orders from the store")
+
+    def _release_early_updates(self) -> None:
+        self._restored = True
+        early, self._early_updates = self._early_updates, []
+        if early:
+            self.on_order_updates(early)
+
+    def _slot_price(self, client_order_id: str) -> Decimal | None:
+        assert self.instrument is not None
+        try:
+            ref = parse_client_order_id(client_order_id, self.instrument.tick_size)
+        except ValueError:
+            return None
+        return ref.slot_price if ref.tag == self.params.bot_tag else None
 
     async def _venue_position(self) -> Decimal:
         positions = await self._retry(self.exchange.fetch_positions, [self.symbol])
@@ -685,9 +777,13 @@ class GridEngine:
         return report
 
     async def _settle(self, client_order_id: str) -> None:
-        """Ask the venue about one of our orders and apply what it says (filled, cancelled, missing)."""
+        """Ask the venue about one of our orders and apply what it says (filled, cancelled, missing).
+
+        Fills found this way (they happened while the stream was away) come without the venue's trade
+        record: one fill is booked for the difference, with a deterministic id and the instrument's fee rate,
+        so that the position, the PnL and the store see it exactly once."""
         try:
-            order = await self.exchange.fetch_order(self.symbol, client_order_id)
+            order = await self._retry(self.exchange.fetch_order, self.symbol, client_order_id)
         except OrderNotFound:
             changes = self.slots.on_order_missing(client_order_id)
             if changes:
@@ -696,9 +792,34 @@ class GridEngine:
         except VenueError as exc:
             logger.warning("could not query order {}: {}", client_order_id, exc)
             return
-        changes = self.slots.on_ack(client_order_id, order)
-        if changes:
-            self._after_changes(changes)
+        price = self.slots.slot_price_of(client_order_id)
+        slot = self.slots.slot(price) if price is not None else None
+        known = slot.filled_qty if slot is not None and slot.client_order_id == client_order_id else None
+        fill = None
+        if known is not None and order.filled > known:
+            fill = self._missed_fill(order, order.filled - known)
+        if slot is not None and slot.slot_status is SlotStatus.PENDING:
+            self.slots.on_ack(client_order_id, order)
+        self.on_order_updates([OrderUpdated(order, fill)])
+
+    def _missed_fill(self, order: Order, quantity: Decimal) -> Fill:
+        assert self.instrument is not None
+        price = order.average_price or order.price or Decimal(0)
+        rate = self.instrument.maker_fee if order.post_only else self.instrument.taker_fee
+        self.stats["gaps_recovered"] += 1
+        return Fill(
+            trade_id=f"{order.venue_order_id or order.client_order_id}@{order.filled}",
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            quantity=quantity,
+            fee=(price * quantity * rate).quantize(Decimal("0.00000001")),
+            fee_asset=self.instrument.settle,
+            liquidity=LiquiditySide.MAKER if order.post_only else LiquiditySide.TAKER,
+            venue_order_id=order.venue_order_id,
+            ts_event=order.ts_event,
+        )
 
     def _adopt(self, action: AdoptOrder, now_ms: int) -> None:
         order = action.order
@@ -763,18 +884,28 @@ class GridEngine:
 
     async def _start_risk_monitor(self, tg: TaskGroup) -> None:
         assert self.risk is not None
-        cfg = self.risk.config
-        now = self.clock.now_ms()
-        markets = await self.exchange.load_markets()
+        for symbol in await self._preload_risk():
+            tg.start_soon(self._watch_risk_klines, symbol, self.risk.config.timeframe)
+
+    async def _preload_risk(self) -> list[str]:
+        """Warm the monitor up with each listed symbol's recent klines; returns the symbols watched."""
+        monitor = self.risk
+        assert monitor is not None
+        cfg = monitor.config
+        markets = await self._retry(self.exchange.load_markets)
+        watched = []
         for symbol in cfg.monitor_symbols:
             if symbol not in markets:
                 logger.warning(
                     "risk monitor: {} is not listed on {}; not watched", symbol, self.exchange.name
                 )
                 continue
-            history = await self.exchange.fetch_ohlcv(symbol, cfg.timeframe, limit=cfg.average_window + 2)
-            self._risk_event(self.risk.preload(symbol, history, now))
-            tg.start_soon(self._watch_risk_klines, symbol, cfg.timeframe)
+            history = await self._retry(
+                self.exchange.fetch_ohlcv, symbol, cfg.timeframe, None, cfg.average_window + 2
+            )
+            self._risk_event(monitor.preload(symbol, history, self.clock.now_ms()))
+            watched.append(symbol)
+        return watched
 
     async def _watch_risk_klines(self, symbol: str, timeframe: str) -> None:
         assert self.risk is not None
@@ -785,8 +916,11 @@ class GridEngine:
                 logger.warning("risk klines {} failed ({}); resubscribing", symbol, exc)
                 await self.clock.sleep(1.0)
                 continue
+            monitor = self.risk  # the current one: a reload may have replaced it
+            if monitor is None:
+                return
             for kline in klines:
-                self._risk_event(self.risk.on_kline(kline, self.clock.now_ms()))
+                self._risk_event(monitor.on_kline(kline, self.clock.now_ms()))
 
     async def _run_interval_klines(
         self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -809,6 +943,21 @@ class GridEngine:
                     self._klines[-1] = kline
                 elif not self._klines or kline.open_time > self._klines[-1].open_time:
                     self._klines.append(kline)
+
+
+def _freed(slot: Slot) -> Slot:
+    """A stored slot as it restarts: what it holds, its counters; no order (re-attached separately)."""
+    return replace(
+        slot,
+        slot_status=SlotStatus.FREE,
+        client_order_id=None,
+        venue_order_id=None,
+        order_side=None,
+        order_price=None,
+        order_qty=Decimal(0),
+        order_status=None,
+        filled_qty=Decimal(0),
+    )
 
 
 def _reject_reason(error: VenueError) -> RejectReason:

@@ -154,6 +154,7 @@ async def run_market_maker(
     data_file: Path | None = None,
     out: TextIO = sys.stdout,
     ready: Callable[[GridEngine], None] | None = None,
+    reload_settings: Callable[[], Settings] | None = None,
 ) -> int:
     """Run until `duration` (engine time), a signal, or the end of a replayed file. Returns the exit code."""
     venue = build_venue(settings, speed=speed, data_file=data_file)
@@ -193,6 +194,7 @@ async def run_market_maker(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_stop_on_signals, tg)
+            holder = _SettingsHolder(settings)
             if writer is not None:
                 await tg.start(writer.run)
                 await tg.start(journal.run)  # type: ignore[attr-defined]
@@ -200,6 +202,10 @@ async def run_market_maker(
                 tg.start_soon(_drive, venue.driver, tg, engine)
             api = await _start_api(settings, engine, tg)
             await tg.start(engine.run)
+            await _start_metrics(settings, engine, tg)
+            if reload_settings is not None:
+                tg.start_soon(_reload_on_sighup, engine, holder, reload_settings)
+            _write_pid(settings)
             logger.info("market_maker trading {} on {}", engine.symbol, venue.exchange.name)
             printer = StatusPrinter(engine, out)
             print(printer.line(), file=out, flush=True)
@@ -217,6 +223,7 @@ async def run_market_maker(
             print(f"market_maker: {exc}", file=sys.stderr)
         code = EXIT_FAILURE
     finally:
+        _remove_pid(settings)
         with anyio.CancelScope(shield=True):
             if writer is not None:
                 try:
@@ -227,6 +234,90 @@ async def run_market_maker(
                 store.close()
             await venue.exchange.close()
     return code
+
+
+@dataclass
+class _SettingsHolder:
+    current: Settings
+
+
+def pid_path(settings: Settings) -> Path:
+    """Where a running market_maker writes its pid (`market_maker ctl reload` signals it)."""
+    return Path(settings.app.data_dir) / f"market_maker.{settings.app.bot_name}.pid"
+
+
+def _write_pid(settings: Settings) -> Path:
+    import os
+
+    path = pid_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n")
+    return path
+
+
+def _remove_pid(settings: Settings) -> None:
+    import os
+
+    path = pid_path(settings)
+    try:
+        if path.read_text().strip() == str(os.getpid()):
+            path.unlink()
+    except OSError:
+        pass
+
+
+async def _start_metrics(settings: Settings, engine: GridEngine, tg: TaskGroup) -> None:
+    from opensqt.telemetry import Metrics, MetricsServer, grid_source
+
+    metrics = Metrics(settings.app.bot_name)
+    metrics.register("grid", grid_source(engine))
+    engine.on_latency = metrics.tick_to_order.observe
+    if settings.telemetry.metrics_enabled:
+        port = await tg.start(MetricsServer.from_config(metrics, settings.telemetry).serve)
+        logger.info("metrics on http://{}:{}/metrics", settings.telemetry.metrics_host, port)
+
+
+async def _reload_on_sighup(
+    engine: GridEngine, holder: _SettingsHolder, load: Callable[[], Settings]
+) -> None:
+    """SIGHUP re-reads the config: safe keys apply live, anything else is refused and nothing changes."""
+    with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+        async for _ in signals:
+            apply_reload(engine, holder, load)
+
+
+def apply_reload(engine: GridEngine, holder: _SettingsHolder, load: Callable[[], Settings]) -> bool:
+    from opensqt.config import ConfigError
+    from opensqt.config.reload import plan_reload
+
+    now = engine.clock.now_ms()
+    try:
+        new = load()
+    except ConfigError as error:
+        message = "; ".join(str(p) for p in error.problems)
+        logger.error("reload refused: the new config is invalid: {}", message)
+        engine.journal.audit("config_reload", f"refused: invalid config: {message}", now, actor="operator")
+        return False
+    plan = plan_reload(holder.current, new)
+    if not plan.changes:
+        logger.info("reload: no setting changed")
+        engine.journal.audit("config_reload", "no change", now, actor="operator")
+        return True
+    if not plan.ok:
+        for line in plan.lines():
+            logger.error("reload: {}", line)
+        engine.journal.audit("config_reload", "refused: " + "; ".join(plan.lines()), now, actor="operator")
+        return False
+    engine.apply_live_config(engine_config_from_settings(new, bot_tag=engine.params.bot_tag))
+    if plan.touches("logging.level"):
+        from opensqt.logs import set_level
+
+        set_level(new.logging.level)
+    holder.current = new
+    for line in plan.lines():
+        logger.info("reload: {}", line)
+    engine.journal.audit("config_reload", "applied: " + "; ".join(plan.lines()), now, actor="operator")
+    return True
 
 
 def _leaves(error: BaseException) -> list[BaseException]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from opensqt.model import OrderUpdated, PlaceOrder, Slot
+from opensqt.model import Order, OrderUpdated, PlaceOrder, Slot
 from opensqt.trading.state import SlotChange
 
 
@@ -22,6 +22,8 @@ class EngineJournal(Protocol):
     def audit(self, kind: str, message: str, ts_ms: int, actor: str = "system") -> None: ...
 
     async def load_slots(self, symbol: str) -> list[Slot]: ...
+
+    async def load_open_orders(self, symbol: str) -> list[Order]: ...
 
     async def flush(self) -> None: ...
 
@@ -42,6 +44,9 @@ class NullJournal:
         return None
 
     async def load_slots(self, symbol: str) -> list[Slot]:
+        return []
+
+    async def load_open_orders(self, symbol: str) -> list[Order]:
         return []
 
     async def flush(self) -> None:

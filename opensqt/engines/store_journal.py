@@ -44,6 +44,9 @@ class StoreJournal:
         self._on_failure = on_failure
         self._send, self._receive = anyio.create_memory_object_stream[Any](buffer)
         self._failed = False
+        self._queued = 0  # items put into the hand-off
+        self._handed = 0  # items the writer has accepted
+        self._progress = anyio.Event()
 
     # --- the pump -------------------------------------------------------------------------------
 
@@ -56,12 +59,16 @@ class StoreJournal:
                 except StoreError as exc:
                     self._fail(f"store write failed: {exc}")
                     return
+                self._handed += 1
+                self._progress.set()
+                self._progress = anyio.Event()
 
     def _put(self, item: Any) -> None:
         if self._failed:
             return
         try:
             self._send.send_nowait(item)
+            self._queued += 1
         except anyio.WouldBlock:
             self._fail("store writer is behind (hand-off queue full)")
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
@@ -158,9 +165,13 @@ class StoreJournal:
     async def load_slots(self, symbol: str) -> list[Slot]:
         return await anyio.to_thread.run_sync(self.store.load_slots, self.bot, symbol)
 
+    async def load_open_orders(self, symbol: str) -> list[Order]:
+        return await anyio.to_thread.run_sync(self.store.load_open_orders, self.bot, symbol)
+
     async def flush(self) -> None:
-        # let the pump hand over what is queued, then wait for the writer to commit it
-        while self._send.statistics().current_buffer_used and not self._failed:
-            await anyio.sleep(0.01)
+        # let the pump hand over everything queued so far, then wait for the writer to commit it
+        target = self._queued
+        while self._handed < target and not self._failed:
+            await self._progress.wait()
         if not self._failed:
             await self.writer.flush()

@@ -115,6 +115,10 @@ class CircuitBreaker:
     def config(self) -> CircuitBreakerConfig:
         return self._config
 
+    def reconfigure(self, config: CircuitBreakerConfig) -> None:
+        """Adopt new limits (a live config reload); the current state, open or closed, is kept."""
+        self._config = config
+
     @property
     def is_open(self) -> bool:
         return self._open

@@ -28,8 +28,8 @@ def test_empty_config_runs_the_grid_on_sim() -> None:
     assert s.exchanges["sim"].kind == "sim"
     assert s.app.database_url == "sqlite:///data/opensqt.sqlite"
     assert s.trading.symbol == "BTC/USDT:USDT"
-    assert s.trading.price_interval == Decimal("1")
-    assert s.trading.order_amount == Decimal("30")
+    assert s.trading.price_interval == Decimal("50")
+    assert s.trading.order_amount == Decimal("100")
     assert (s.trading.buy_window, s.trading.sell_window) == (10, 10)
     assert s.trading.post_only_max_failures == 3
     assert s.risk_control.volume_multiplier == Decimal("3.0")

@@ -24,8 +24,12 @@ T0 = 1_700_000_000_000
 
 def params(**overrides: Any) -> GridParams:
     base: dict[str, Any] = dict(
-        interval=Decimal("100"), order_amount=Decimal("1000"), buy_window=3, sell_window=3,
-        grid_mode=GridMode.LONG, bot_tag="t",
+        interval=Decimal("100"),
+        order_amount=Decimal("1000"),
+        buy_window=3,
+        sell_window=3,
+        grid_mode=GridMode.LONG,
+        bot_tag="t",
     )
     base.update(overrides)
     return GridParams(**base)
@@ -33,8 +37,14 @@ def params(**overrides: Any) -> GridParams:
 
 def config(**overrides: Any) -> GridEngineConfig:
     grid = overrides.pop("params", None) or params()
-    base = GridEngineConfig(symbol=SYMBOL, params=grid, leverage=5, reconcile_interval=3600.0,
-                            cleanup_interval=3600.0, price_stale_seconds=3600.0)
+    base = GridEngineConfig(
+        symbol=SYMBOL,
+        params=grid,
+        leverage=5,
+        reconcile_interval=3600.0,
+        cleanup_interval=3600.0,
+        price_stale_seconds=3600.0,
+    )
     return replace(base, **overrides)
 
 
@@ -60,6 +70,21 @@ class Run:
         return counts
 
 
+async def play(engine: GridEngine, exchange: SimExchange, clock: ManualClock, rows: Sequence[Row]) -> None:
+    """Play the first row, wait until the engine trades (its start-up may use threads), then the rest."""
+    tape = make_tape(rows)
+    await MarketPlayer(tape.slice(0, 1), [exchange], clock=clock).run()
+    with anyio.fail_after(10):
+        while engine.phase not in ("trading", "stopped"):
+            # start-up retries wait on the market clock: let market time pass (no trades) meanwhile
+            clock.advance(0.05)
+            await anyio.sleep(0.001)
+    await settle()
+    if len(tape) > 1:
+        await MarketPlayer(tape.slice(1, len(tape)), [exchange], clock=clock).run()
+    await settle()
+
+
 async def run_grid(
     rows: Sequence[Row],
     *,
@@ -80,8 +105,7 @@ async def run_grid(
     async with anyio.create_task_group() as tg:
         tg.start_soon(engine.run)
         await settle()  # the engine subscribes and waits for its first price
-        await MarketPlayer(make_tape(rows), [exchange], clock=clock).run()
-        await settle()
+        await play(engine, exchange, clock, rows)
         step = 250
         for _ in range(quiet_ms // step):
             clock.advance(step / 1000)

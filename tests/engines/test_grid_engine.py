@@ -6,7 +6,6 @@ import asyncio
 from decimal import Decimal
 
 import anyio
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,8 +31,11 @@ async def test_long_round_trip_exact_fills_and_pnl() -> None:
         ("trade", T0 + 3000, "60050", "1", "buy"),  # prints through the 60000 sell
     ]
     run = await run_grid(rows, cfg=config(cancel_on_exit=False))
-    filled = [(cid, side, price, qty) for cid, side, price, qty, status, _ in _orders(run)
-              if status is OrderStatus.FILLED]
+    filled = [
+        (cid, side, price, qty)
+        for cid, side, price, qty, status, _ in _orders(run)
+        if status is OrderStatus.FILLED
+    ]
     assert filled == [
         ("tBcu6wN1", Side.BUY, Decimal("59900.0"), Decimal("0.016")),
         ("tScu6wN2", Side.SELL, Decimal("60000.0"), Decimal("0.016")),
@@ -45,7 +47,9 @@ async def test_long_round_trip_exact_fills_and_pnl() -> None:
     # after the trip the grid trails the price: centre 60100, buys below it
     assert status.centre == Decimal("60100.0")
     assert sorted((o.side, o.price) for o in run.open_orders()) == [
-        (Side.BUY, Decimal("59800.0")), (Side.BUY, Decimal("59900.0")), (Side.BUY, Decimal("60000.0")),
+        (Side.BUY, Decimal("59800.0")),
+        (Side.BUY, Decimal("59900.0")),
+        (Side.BUY, Decimal("60000.0")),
     ]
     assert all(o.time_in_force is TimeInForce.POST_ONLY for o in run.open_orders())
 
@@ -57,9 +61,13 @@ async def test_short_mode_round_trip() -> None:
         ("trade", T0 + 3000, "59950", "1", "sell"),  # hits the 60000 buy-back
     ]
     run = await run_grid(rows, cfg=config(params=params(grid_mode=GridMode.SHORT), cancel_on_exit=False))
-    filled = [(side, price, qty) for _, side, price, qty, status, _ in _orders(run) if status is OrderStatus.FILLED]
-    assert filled == [(Side.SELL, Decimal("60100.0"), Decimal("0.016")),
-                      (Side.BUY, Decimal("60000.0"), Decimal("0.016"))]
+    filled = [
+        (side, price, qty) for _, side, price, qty, status, _ in _orders(run) if status is OrderStatus.FILLED
+    ]
+    assert filled == [
+        (Side.SELL, Decimal("60100.0"), Decimal("0.016")),
+        (Side.BUY, Decimal("60000.0"), Decimal("0.016")),
+    ]
     status = run.engine.status()
     assert status.realized_pnl == Decimal("1.6000")
     assert status.fees == Decimal("0.38432000")  # 0.0002 × (961.6 + 960)
@@ -70,11 +78,17 @@ async def test_buys_fill_on_a_smooth_decline() -> None:
     # 10 USDT a step from 60000 down to 59650: each buy level is reached by prices, never by a gap
     rows = [("trade", T0 + 1000 + i * 1000, str(60000 - 10 * i), "0.01", "sell") for i in range(36)]
     run = await run_grid(rows, cfg=config(cancel_on_exit=False))
-    bought = sorted(price for _, side, price, _, status, _ in _orders(run)
-                    if side is Side.BUY and status is OrderStatus.FILLED)
+    bought = sorted(
+        price
+        for _, side, price, _, status, _ in _orders(run)
+        if side is Side.BUY and status is OrderStatus.FILLED
+    )
     assert bought == [Decimal("59700.0"), Decimal("59800.0"), Decimal("59900.0")]
-    cancelled_buys = [price for _, side, price, _, status, _ in _orders(run)
-                      if side is Side.BUY and status is OrderStatus.CANCELED]
+    cancelled_buys = [
+        price
+        for _, side, price, _, status, _ in _orders(run)
+        if side is Side.BUY and status is OrderStatus.CANCELED
+    ]
     assert Decimal("59700.0") not in cancelled_buys and Decimal("59800.0") not in cancelled_buys
     assert run.position() == Decimal("0.048")
 
@@ -100,8 +114,11 @@ async def test_no_order_before_the_order_stream_is_live() -> None:
 
 async def test_post_only_rejections_fall_back_to_limit_after_three() -> None:
     faults = FaultPlan().fail_next("create_order", OrderWouldCross("would cross"), times=3)
-    cfg = config(params=params(buy_window=1, sell_window=1, post_only_fallback=PostOnlyFallback.LIMIT),
-                 post_only_retry_delay=0.5, cancel_on_exit=False)
+    cfg = config(
+        params=params(buy_window=1, sell_window=1, post_only_fallback=PostOnlyFallback.LIMIT),
+        post_only_retry_delay=0.5,
+        cancel_on_exit=False,
+    )
     rows = [("trade", T0 + 1000, "60000", "0.5", "buy")]
     run = await run_grid(rows, cfg=cfg, faults=faults, quiet_ms=3000)
     orders = run.open_orders()
@@ -127,10 +144,15 @@ async def test_insufficient_margin_locks_buys_cancels_them_then_resumes() -> Non
     assert cancelled == [Decimal("59700.0"), Decimal("59800.0"), Decimal("59900.0")]
     # ten seconds on, the lock lifts and the buys come back
     later = await run_grid(
-        rows, cfg=cfg, faults=FaultPlan().fail_next("create_order", InsufficientFunds("margin")), quiet_ms=11_000
+        rows,
+        cfg=cfg,
+        faults=FaultPlan().fail_next("create_order", InsufficientFunds("margin")),
+        quiet_ms=11_000,
     )
     assert sorted(o.price for o in later.open_orders()) == [
-        Decimal("59800.0"), Decimal("59900.0"), Decimal("60000.0")
+        Decimal("59800.0"),
+        Decimal("59900.0"),
+        Decimal("60000.0"),
     ]
 
 
@@ -156,9 +178,14 @@ price_paths = st.lists(st.integers(min_value=-3, max_value=3), min_size=5, max_s
 
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(steps=price_paths, seed=st.integers(0, 10_000), duplicate=st.sampled_from([0.0, 0.3]),
-       reorder=st.sampled_from([0.0, 0.3]), timeout=st.sampled_from([0.0, 0.2]),
-       fill_before_ack=st.booleans())
+@given(
+    steps=price_paths,
+    seed=st.integers(0, 10_000),
+    duplicate=st.sampled_from([0.0, 0.3]),
+    reorder=st.sampled_from([0.0, 0.3]),
+    timeout=st.sampled_from([0.0, 0.2]),
+    fill_before_ack=st.booleans(),
+)
 def test_invariants_hold_on_random_paths_with_faults(
     steps: list[int], seed: int, duplicate: float, reorder: float, timeout: float, fill_before_ack: bool
 ) -> None:
@@ -167,8 +194,13 @@ def test_invariants_hold_on_random_paths_with_faults(
     for i, step in enumerate(steps):
         price += step * 40
         rows.append(("trade", T0 + 2000 + i * 1000, str(price), "1", "buy" if step > 0 else "sell"))
-    faults = FaultPlan(seed=seed, duplicate_rate=duplicate, reorder_rate=reorder, timeout_rate=timeout,
-                       fill_before_ack=fill_before_ack)
+    faults = FaultPlan(
+        seed=seed,
+        duplicate_rate=duplicate,
+        reorder_rate=reorder,
+        timeout_rate=timeout,
+        fill_before_ack=fill_before_ack,
+    )
     cfg = config(params=params(buy_window=3, sell_window=3), cancel_on_exit=False, reconcile_interval=5.0)
     run = anyio.run(lambda: run_grid(rows, cfg=cfg, faults=faults, quiet_ms=8000))
     # never two live orders for one slot
@@ -176,7 +208,7 @@ def test_invariants_hold_on_random_paths_with_faults(
     last = Decimal(price)
     for order in run.open_orders():
         if order.side is Side.BUY and not order.reduce_only:
-            assert order.price is not None and order.price < last or order.filled == 0
+            assert (order.price is not None and order.price < last) or order.filled == 0
     # what the slots hold equals the venue's position, and a closing sell never exceeds it
     held = run.engine.slots.inventory
     assert held == run.position()
@@ -184,11 +216,13 @@ def test_invariants_hold_on_random_paths_with_faults(
     assert sells <= held
     # once quiet, every LOCKED slot's order rests on the venue and nothing rests that no slot knows
     live = {o.client_order_id for o in run.open_orders()}
-    locked = {s.client_order_id for s in run.engine.slots.slots.values() if s.slot_status is SlotStatus.LOCKED}
+    locked = {
+        s.client_order_id for s in run.engine.slots.slots.values() if s.slot_status is SlotStatus.LOCKED
+    }
     assert live == locked
     # replaying every update changes nothing
     version = run.engine.slots.version
-    for cid, live_order in run.venue.orders.items():
+    for _cid, live_order in run.venue.orders.items():
         from opensqt.model import OrderUpdated
 
         assert run.engine.slots.apply(OrderUpdated(live_order.snapshot(0))) == []

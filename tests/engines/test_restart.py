@@ -1,0 +1,94 @@
+"""Restart recovery (issue 5): the engine stops without a word (as under kill -9), the market moves on and
+fills or cancels its orders, a new engine starts on the same store and venue: it ends in the venue's state,
+with no second order for any slot and every fill recorded once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+
+from opensqt.clock import ManualClock
+from opensqt.engines.grid_engine import GridEngine
+from opensqt.engines.store_journal import StoreJournal
+from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue
+from opensqt.model import SlotStatus
+from opensqt.runtime.settle import settle
+from opensqt.store import BotRecord, StoreWriter, migrate, open_store
+from opensqt.testing.tapes import make_tape
+from tests.engines.harness import SYMBOL, T0, config, play
+
+
+async def _session(
+    url: str, exchange: SimExchange, clock: ManualClock, rows: list, *, crash: bool
+) -> GridEngine:
+    store = open_store(url)
+    store.bots.register(BotRecord("bot", "grid", "sim", "x", T0, T0))
+    writer = StoreWriter(store)
+    paused: list[str] = []
+    journal = StoreJournal(store, writer, bot="bot", venue="sim", quote="USDT", on_failure=paused.append)
+    engine = GridEngine(exchange, config(cancel_on_exit=False), clock, journal=journal)
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        await tg.start(journal.run)
+        tg.start_soon(engine.run)
+        await settle()
+        await play(engine, exchange, clock, rows)
+        if not crash:
+            await journal.flush()
+        tg.cancel_scope.cancel()
+    assert paused == []
+    store.close()
+    return engine
+
+
+async def test_restart_after_a_crash_ends_in_the_venue_state(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    # session 1: buys rest at 59900/59800/59700, the 59900 one fills and its sell rests at 60000
+    first = await _session(
+        url,
+        exchange,
+        clock,
+        [
+            ("trade", T0 + 1000, "60000", "0.5", "buy"),
+            ("trade", T0 + 2000, "59850", "1", "sell"),
+        ],
+        crash=False,
+    )
+    assert first.slots.inventory == Decimal("0.016")
+    # down: the market fills the 60000 sell and the 59800 buy, and the operator cancels the 59700 buy
+    player = MarketPlayer(
+        make_tape([("trade", T0 + 3000, "60050", "1", "buy"), ("trade", T0 + 4000, "59750", "1", "sell")]),
+        [exchange],
+        clock=clock,
+    )
+    await player.run()
+    cancelled = venue.cancel_order(
+        SYMBOL, next(o.client_order_id for o in venue.open_orders(SYMBOL) if o.price == Decimal("59700.0"))
+    )
+    assert cancelled.status.value == "canceled"
+    # session 2 on the same store and venue
+    second = await _session(url, exchange, clock, [("trade", T0 + 5000, "59760", "0.1", "buy")], crash=False)
+    slots = second.slots
+    assert slots.inventory == sum((p.size for p in venue.positions([SYMBOL])), Decimal(0)) == Decimal("0.016")
+    assert slots.round_trips == 1 and slots.realized_pnl == Decimal("1.6000")
+    per_slot: dict[str, int] = {}
+    for order in venue.open_orders(SYMBOL):
+        per_slot[order.client_order_id[:-2]] = per_slot.get(order.client_order_id[:-2], 0) + 1
+    live = {o.client_order_id for o in venue.open_orders(SYMBOL)}
+    locked = {s.client_order_id for s in slots.slots.values() if s.slot_status is SlotStatus.LOCKED}
+    assert live == locked
+    store = open_store(url)
+    fills = store.fills.list("bot", SYMBOL)
+    store.close()
+    assert sorted((f.side.value, f.price) for f in fills) == [
+        ("buy", Decimal("59800.0")),
+        ("buy", Decimal("59900.0")),
+        ("sell", Decimal("60000.0")),
+    ]
+    assert len({f.trade_id for f in fills}) == len(fills) == 3
