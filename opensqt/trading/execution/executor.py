@@ -76,7 +76,11 @@ class Executor:
         """Submit orders; every command ends in exactly one outcome callback."""
         if not commands:
             return
-        if self.params.use_batches and len(commands) > 1 and self.exchange.has.get("create_orders"):
+        if len(commands) == 1:
+            # the common case (a fill's closing order): no task group, no extra task hop
+            await self._place_one(commands[0])
+            return
+        if self.params.use_batches and self.exchange.has.get("create_orders"):
             async with anyio.create_task_group() as tg:
                 for start in range(0, len(commands), BATCH_LIMIT):
                     tg.start_soon(self._place_batch, list(commands[start : start + BATCH_LIMIT]))
@@ -87,6 +91,9 @@ class Executor:
 
     async def cancel(self, commands: Sequence[CancelOrder]) -> None:
         if not commands:
+            return
+        if len(commands) == 1:
+            await self._cancel_one(commands[0])
             return
         async with anyio.create_task_group() as tg:
             for command in commands:

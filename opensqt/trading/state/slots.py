@@ -115,11 +115,16 @@ class SlotManager:
 
     def ambiguous_orders(self) -> list[str]:
         """Client ids submitted with an unknown outcome: reconciliation or an order query must settle them."""
-        return sorted(
-            cid
-            for cid, t in self._orders.items()
-            if t.ambiguous and self._slots.get(t.slot_price, _NO_SLOT).client_order_id == cid
-        )
+        # only a slot's current order can be ambiguous (the slot stays PENDING on it): look there, not
+        # through every remembered order (the engine asks once a second)
+        found = []
+        for slot in self._slots.values():
+            cid = slot.client_order_id
+            if cid is not None and slot.slot_status is _PENDING:
+                track = self._orders.get(cid)
+                if track is not None and track.ambiguous:
+                    found.append(cid)
+        return sorted(found)
 
     def slot_price_of(self, client_order_id: str) -> Decimal | None:
         track = self._orders.get(client_order_id)
@@ -515,7 +520,6 @@ class SlotManager:
         return [SlotChange(after.price, before, after, reason)]
 
 
-_NO_SLOT = Slot(price=ZERO)
 
 
 def _cleared(slot: Slot) -> Slot:

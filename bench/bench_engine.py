@@ -1,0 +1,128 @@
+"""Grid engine figures (issue 4): in-process tick-to-order on the simulated venue, start to first order of the
+`market_maker` program, and its resident memory after accelerated trading.
+
+    python bench/bench_engine.py [--fills 1000] [--minutes 10] [--skip-program]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from opensqt.clock import ManualClock  # noqa: E402
+from opensqt.engines.grid_engine import GridEngine  # noqa: E402
+from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue  # noqa: E402
+from opensqt.model import OrderUpdated  # noqa: E402
+from opensqt.runtime.settle import settle  # noqa: E402
+from opensqt.testing.tapes import make_tape  # noqa: E402
+from tests.engines.harness import T0, config, params  # noqa: E402
+
+
+class TimedExchange(SimExchange):
+    """Stamps when the venue publishes a fill and when the next order reaches it."""
+
+    def __init__(self, venue: SimVenue) -> None:
+        super().__init__(venue)
+        self.fill_at: float | None = None
+        self.samples: list[float] = []
+
+    def publish(self, events):  # type: ignore[no-untyped-def]
+        if any(isinstance(e, OrderUpdated) and e.fill is not None for e in events):
+            self.fill_at = time.perf_counter()
+        super().publish(events)
+
+    def _reached(self) -> None:
+        if self.fill_at is not None:
+            self.samples.append(time.perf_counter() - self.fill_at)
+            self.fill_at = None
+
+    async def create_order(self, command):  # type: ignore[no-untyped-def]
+        self._reached()
+        return await super().create_order(command)
+
+    async def create_orders(self, commands):  # type: ignore[no-untyped-def]
+        self._reached()
+        return await super().create_orders(commands)
+
+
+async def tick_to_order(fills: int) -> tuple[list[float], int]:
+    # the price swings 60000 <-> 59850: each swing fills the 59900 buy, then its 60000 sell
+    rows = [("trade", T0 + 1000, "60000", "0.5", "buy")]
+    for i in range(fills):
+        price = "59850" if i % 2 == 0 else "60050"
+        rows.append(("trade", T0 + 2000 + i * 1000, price, "1", "sell" if i % 2 == 0 else "buy"))
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(10_000_000)})
+    exchange = TimedExchange(venue)
+    cfg = config(params=params(buy_window=10, sell_window=10), cancel_on_exit=False)
+    engine = GridEngine(exchange, cfg, clock)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(engine.run)
+        await settle()
+        await MarketPlayer(make_tape(rows), [exchange], clock=clock).run()
+        tg.cancel_scope.cancel()
+    return exchange.samples, sum(1 for s in engine.slots.slots.values() if s.order_side is not None)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def program_figures(minutes: float) -> tuple[float, float]:
+    """Seconds from spawning `market_maker` to its first status line (trading, first orders dispatched),
+    and its resident memory (MB) after `minutes` of wall time at 60x speed."""
+    data = tempfile.mkdtemp(prefix="osqt-bench-")
+    env = {**os.environ, "OPENSQT_API__ENABLED": "false", "OPENSQT_LOGGING__LEVEL": "WARNING"}
+    exe = ROOT / ".venv" / "bin" / "market_maker"
+    cmd = [str(exe) if exe.exists() else "market_maker", "--data-dir", data, "--speed", "60",
+           "--duration", str(int(minutes * 60 * 60) + 120)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    started = time.perf_counter() - start
+    if not first.startswith("[trading]"):
+        proc.kill()
+        raise SystemExit(f"market_maker did not start: {first!r}")
+    time.sleep(minutes * 60)
+    rss_kb = 0
+    with open(f"/proc/{proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+    proc.terminate()
+    proc.wait(timeout=15)
+    return started, rss_kb / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fills", type=int, default=1000)
+    parser.add_argument("--minutes", type=float, default=10.0, help="wall minutes of accelerated trading")
+    parser.add_argument("--skip-program", action="store_true")
+    args = parser.parse_args()
+    samples, _ = anyio.run(tick_to_order, args.fills)
+    micro = [s * 1e6 for s in samples]
+    print(f"tick-to-order (sim, in-process): {len(micro)} fills, p50 {statistics.median(micro):.0f} us, "
+          f"p99 {pct(micro, 0.99):.0f} us, max {max(micro):.0f} us  (target p99 < 200 us)")
+    if not args.skip_program:
+        started, rss = program_figures(args.minutes)
+        print(f"market_maker start to trading: {started:.2f} s (target < 2 s)")
+        print(f"market_maker resident memory after {args.minutes:g} min at 60x: {rss:.1f} MB (target < 120 MB)")
+
+
+if __name__ == "__main__":
+    main()
