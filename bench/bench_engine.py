@@ -121,7 +121,8 @@ def main() -> None:
     if not args.skip_program:
         started, rss = program_figures(args.minutes)
         print(f"market_maker start to trading: {started:.2f} s (target < 2 s)")
-        print(f"market_maker resident memory after {args.minutes:g} min at 60x: {rss:.1f} MB (target < 120 MB)")
+        print(f"market_maker resident memory after {args.minutes:g} min at 60x: {rss:.1f} MB "
+              "(target < 120 MB)")
 
 
 if __name__ == "__main__":
