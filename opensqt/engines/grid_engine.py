@@ -426,16 +426,17 @@ class GridEngine:
             self._risk_was_triggered = risk
         self._decide()
 
-    def _effective_interval(self, price: Decimal) -> Decimal:
-        """The ATR interval changes only at re-centring, so resting orders keep the lattice they joined."""
+    def _effective_interval(self, price: Decimal, shift: Decimal) -> Decimal:
+        """The ATR interval changes only at re-centring, so resting orders keep the lattice they joined.
+        Also records the (skewed) centre the decision uses, for the status line and the API."""
         assert self.instrument is not None
-        centre = grid_centre(price, self.interval, self.instrument)
+        centre = grid_centre(price, self.interval, self.instrument, shift)
         if centre != self.centre and self.config.dynamic is not None:
             new = self._atr_interval()
             if new is not None and new != self.interval:
                 logger.info("grid interval {} -> {} (ATR)", self.interval, new)
                 self.interval = new
-                centre = grid_centre(price, self.interval, self.instrument)
+                centre = grid_centre(price, self.interval, self.instrument, shift)
         self.centre = centre
         return self.interval
 
@@ -478,14 +479,15 @@ class GridEngine:
         if latest is None or self.instrument is None:
             return None
         price = latest.price
-        interval = self._effective_interval(price)
+        shift = self._centre_shift(price)
+        interval = self._effective_interval(price, shift)
         paused = bool(self.manual_pause) or self.breaker.is_open or self.phase != "trading"
         return GridSnapshot(
             price=price,
             slots=self.slots.slots,
             open_orders=self.slots.open_order_count,
             interval=interval,
-            centre_shift=self._centre_shift(price),
+            centre_shift=shift,
             inventory=self.slots.inventory,
             paused=paused,
             margin_locked=now_ms < self.margin_locked_until_ms,
