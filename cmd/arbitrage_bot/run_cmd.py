@@ -1,9 +1,7 @@
-"""`arbitrage_bot run`: the funding-rate arbitrage engine on simulated venues with synthetic funding regimes
-(spot and perp of one venue, or two perp venues with different funding intervals), entries and exits as DBOS
-workflows, then a report of legs, APR and collected funding.
-
-Real venues are not wired into this command yet: without API keys for the configured venues (the default)
-it runs on the simulator and says so.
+"""`arbitrage_bot run`: on real venues when `arbitrage.spot_exchange` and `perp_exchange` are configured
+accounts with API keys (`opensqt.engines.arbitrage_runtime`); otherwise (the default) on simulated venues with
+synthetic funding regimes (spot and perp of one venue, or two perp venues), then a report of legs, APR and
+collected funding.
 """
 
 from __future__ import annotations
@@ -41,9 +39,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--direct", action="store_true", help="run entries/exits in-process, without the DBOS database"
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market (default 7)")
+    parser.add_argument(
+        "--step", type=float, default=10.0, metavar="SECONDS", help="real venues: seconds between decisions"
+    )
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    from opensqt.engines.arbitrage_runtime import real_venue_names, run_arbitrage_bot
+
+    if real_venue_names(settings) is not None:
+        duration = getattr(args, "duration", None)
+        return anyio.run(
+            lambda: run_arbitrage_bot(
+                settings,
+                duration=Decimal(duration) if duration is not None else None,
+                step_seconds=args.step,
+            )
+        )
     return anyio.run(_main, args, settings)
 
 
@@ -164,7 +176,12 @@ def _open_store(settings: Settings) -> Store:
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     arb = settings.arbitrage
     hours = Decimal(args.duration) / 3600 if getattr(args, "duration", None) else DEFAULT_HOURS
-    logger.info("arbitrage_bot: simulated venues ({}), {} h of synthetic funding regimes", arb.mode, hours)
+    logger.info(
+        "arbitrage_bot: simulated venues ({}), {} h of synthetic funding regimes "
+        "(real venues need arbitrage.spot_exchange/perp_exchange entries with API keys)",
+        arb.mode,
+        hours,
+    )
     venues, pairs = build_world(arb.mode, hours, args.seed, Decimal(100_000))
     if arb.symbols:
         pairs = [p for p in pairs if p.key in set(arb.symbols)]

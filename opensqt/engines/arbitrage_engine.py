@@ -232,7 +232,38 @@ class ArbitrageEngine:
             key, kind = parts[1], parts[2]
             found.append(wid)
             self._launch(key, wid, self._resumed(runner, wid, key, kind, now_ms))
+        # An entry that ended (or never started) just before the crash left its position OPENING: its id is
+        # the entry workflow's, whose recorded result DBOS still returns; apply it (executions are keyed).
+        for pos in self.legs.active():
+            if pos.key not in self._inflight and pos.phase is Phase.OPENING:
+                found.append(pos.position_id)
+                self._launch(
+                    pos.key, pos.position_id, self._settle_entry(runner, pos.key, pos.position_id, now_ms)
+                )
         return found
+
+    async def _settle_entry(self, runner: Any, key: str, wid: str, now_ms: int) -> None:
+        try:
+            result = await runner.resume(wid)
+        except Exception as exc:  # the workflow was never recorded: it placed nothing
+            logger.warning("entry {} has no recorded workflow ({}); re-reading the venues", wid, exc)
+            await self.sync(now_ms)
+            pos = self.legs.get(key)
+            if pos is not None:
+                flat = pos.long.size == 0 and pos.short.size == 0
+                self._persist(self.legs.set_phase(key, Phase.CLOSED if flat else Phase.OPEN, now_ms), [])
+            return
+        await self._finish_entry(key, result, now_ms)
+
+    async def settle(self, now_ms: int) -> None:
+        """After `restore` and `recover`: re-read the sizes of positions no workflow is working on, and put a
+        position whose exit ended unseen back to CLOSED (flat) or OPEN (the exit rules decide again)."""
+        await self.sync(now_ms, only_idle=True)
+        for pos in self.legs.active():
+            if pos.key in self._inflight or pos.phase is not Phase.CLOSING:
+                continue
+            flat = pos.long.size == 0 and pos.short.size == 0
+            self._persist(self.legs.set_phase(pos.key, Phase.CLOSED if flat else Phase.OPEN, now_ms), [])
 
     async def _resumed(self, runner: Any, wid: str, key: str, kind: str, now_ms: int) -> None:
         result = await runner.resume(wid)
@@ -241,9 +272,12 @@ class ArbitrageEngine:
         else:
             await self._finish_exit(key, result, True, now_ms)
 
-    async def sync(self, now_ms: int) -> None:
-        """Re-read every held leg's size from its venue (start-up and after every workflow)."""
+    async def sync(self, now_ms: int, *, only_idle: bool = False) -> None:
+        """Re-read every held leg's size from its venue (start-up and after every workflow); `only_idle`:
+        skip positions a workflow is working on (its result will be applied on top)."""
         for pos in self.legs.active():
+            if only_idle and pos.key in self._inflight:
+                continue
             for role in LegRole:
                 leg = pos.leg(role)
                 size = await self._venue_size(leg.venue, leg.symbol)
