@@ -188,7 +188,7 @@ async def test_rate_limit_and_health(served: Served) -> None:
     channel = aio.secure_channel(
         served.server.target, grpc.ssl_channel_credentials(served.server.tls.cert_pem)
     )
-    health = health_pb2_grpc.HealthStub(channel)  # type: ignore[no-untyped-call]
+    health = health_pb2_grpc.HealthStub(channel)
     answer = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
     await channel.close()
