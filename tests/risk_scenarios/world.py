@@ -203,14 +203,15 @@ class World:
         ]
 
     def placed_buys(self) -> list[tuple[int, str, Decimal | None]]:
-        """(engine time, client id, price) of every buy acknowledged by the venue."""
+        """(engine time, client id, price) of every grid buy (client id prefix "t") the venue acknowledged."""
         seen: set[str] = set()
         out = []
         for t, e in self.events:
             if not isinstance(e, OrderEvent):
                 continue
             o = e.update.order
-            if o.side is Side.BUY and o.status is OrderStatus.NEW and o.client_order_id not in seen:
+            cid = o.client_order_id
+            if o.side is Side.BUY and o.status is OrderStatus.NEW and cid.startswith("t") and cid not in seen:
                 seen.add(o.client_order_id)
                 out.append((t, o.client_order_id, o.price))
         return out
