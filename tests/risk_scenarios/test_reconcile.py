@@ -32,7 +32,8 @@ def one_level(order_amount: str) -> World:
 
 
 async def _foreign_buy(world: World, qty: str) -> None:
-    """Someone else trades on the account (no bot prefix): it fills on the next print, the engine ignores it."""
+    """Someone else trades on the account (no bot prefix): it fills on the next print; the engine ignores
+    it."""
     await world.exchange.create_order(
         PlaceOrder("ext-1", SYMBOL, Side.BUY, Decimal(qty), Decimal("61000"), OrderType.LIMIT)
     )
