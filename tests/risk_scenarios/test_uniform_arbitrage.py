@@ -5,7 +5,6 @@ entries after recovery, and the emergency exit through the engine's exit workflo
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
 
 from arbitrage_bot.run_cmd import START_MS, build_world
 
