@@ -71,8 +71,8 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     from opensqt.backtest import BacktestConfig, as_backtest_config, load_cached, run_backtest
-    from opensqt.backtest.cache import LOADERS, guess_loader
     from opensqt.data import DataError
+    from opensqt.data.files import LOADERS, guess_loader
     from opensqt.exchanges.sim import DEFAULT_INSTRUMENTS
 
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,54 +19,15 @@ from opensqt.data import (
     LineError,
     MarketData,
     Scale,
-    load_binance_capture,
-    load_binance_klines_csv,
-    load_ohlcv_csv,
-    load_trades,
 )
+from opensqt.data.files import LOADERS, guess_loader
 from opensqt.model import Instrument
 
 FORMAT = 1
 _COLUMNS = ("ts", "kind", "sym", "px", "qty", "px2", "qty2", "side")
 _LEVELS = ("level_px", "level_qty", "level_side")
-LOADERS: dict[str, Callable[..., MarketData]] = {
-    "capture": load_binance_capture,
-    "ohlcv": load_ohlcv_csv,
-    "klines": load_binance_klines_csv,
-    "trades": load_trades,
-}
-
-
 def default_cache_dir() -> Path:
     return Path(".cache") / "opensqt" / "data"
-
-
-def guess_loader(path: Path) -> str:
-    """The loader for a file: capture for `.gz`, trades for `.parquet`, else by the CSV's first line."""
-    name = path.name.lower()
-    if name.endswith(".gz") or name.endswith(".jsonl"):
-        return "capture"
-    if name.endswith(".parquet"):
-        return "trades"
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as fh:
-            first = fh.readline().strip().lower()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}", field="path") from None
-    header = [h.strip() for h in first.split(",")]
-    if header[:6] == ["timestamp", "open", "high", "low", "close", "volume"]:
-        return "ohlcv"
-    if "price" in header or "quantity" in header:
-        return "trades"
-    if len(header) == 12:
-        return "klines"
-    raise DataError(
-        f"{path.name}: line 1: field header: cannot tell the format; expected a capture (.gz), an OHLCV CSV "
-        "(timestamp,open,high,low,close,volume), a 12-column Binance kline CSV or a trade tape "
-        "(timestamp,price,quantity,side)",
-        line=1,
-        field="header",
-    )
 
 
 def cache_key(path: Path, instrument: Instrument, loader: str, kwargs: dict[str, Any]) -> str:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from opensqt.backtest import BacktestConfig, load_cached, run_backtest
-from opensqt.backtest.cache import guess_loader
 from opensqt.data import DataError
+from opensqt.data.files import guess_loader
 from opensqt.engines.grid_config import GridEngineConfig
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP
 from opensqt.trading.logic import GridParams
