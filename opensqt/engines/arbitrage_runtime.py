@@ -63,7 +63,10 @@ def engine_config(settings: Settings, universe: UniverseParams | None = None) ->
         max_positions=arb.max_legs,
         rescan_interval_ms=arb.rescan_interval_seconds * 1000,
         params=params,
-        universe=universe or UniverseParams(min_volume_24h=arb.min_volume_24h),
+        # Funding history only builds up at funding boundaries while running: symbols the operator named are
+        # eligible at once (history still scores them); an automatic universe waits for 3 intervals.
+        universe=universe
+        or UniverseParams(min_volume_24h=arb.min_volume_24h, min_history=0 if arb.symbols else 3),
         bot=settings.app.bot_name,
     )
 
