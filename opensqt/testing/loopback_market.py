@@ -114,6 +114,7 @@ class LoopbackMarket:
         self.exchange = SimExchange(self.venue)
         self.server = RecordingServer(self.exchange, port=port)
         self.fills: list[Fill] = []  # every fill of the account, as the venue made it
+        self.fill_at: list[float] = []  # monotonic time each of `fills` was recorded
         self.fill_times: list[tuple[float, Fill]] = []  # (monotonic time its row was published, fill)
         self.rows = 0
         self._resume = anyio.Event()
@@ -157,11 +158,19 @@ class LoopbackMarket:
             self.exchange.publish(events)
             for e in events:
                 if isinstance(e, OrderUpdated) and e.fill is not None:
-                    self.fills.append(e.fill)
                     self.fill_times.append((t, e.fill))
             self.rows += 1
             await anyio.lowlevel.checkpoint()
         return len(data)
+
+    async def record_fills(self) -> None:
+        """Keep every fill of the traded symbol, from resting orders and from crossing submits alike."""
+        symbol = self.traded[0].symbol
+        while True:
+            for update in await self.exchange.watch_orders(symbol):
+                if update.fill is not None:
+                    self.fills.append(update.fill)
+                    self.fill_at.append(time.monotonic())
 
     async def run_market(self) -> None:
         if self.mode == "scripted":
@@ -227,7 +236,7 @@ class LoopbackMarket:
                     "fee": str(f.fee),
                     "t": t,
                 }
-                for t, f in self.fill_times
+                for t, f in zip(self.fill_at, self.fills, strict=True)
                 if f.symbol == symbol
             ],
             "timeline": self.server.timeline[since:],
@@ -331,6 +340,7 @@ async def serve(market: LoopbackMarket, control_port: int, state: Path | None) -
         ready = {"event": "ready", "port": server.port, "control_port": ctl, "base_url": server.base_url}
         print(json.dumps(ready), flush=True)
         try:
+            tg.start_soon(market.record_fills)
             tg.start_soon(market.run_market)
             if state is not None:
                 tg.start_soon(_write_state, market, state, ready)
