@@ -45,6 +45,9 @@ def console(tmp_path: Path) -> Iterator[tuple[io.StringIO, Path]]:
 
 
 def _emit_everything() -> None:
+    # other tests (and SQLAlchemy's engines) set levels on these stdlib loggers: start from "inherit"
+    for name in ("ccxt", "ccxt.base.exchange", "aiohttp.client", "sqlalchemy.engine"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
     logger.info("placing order with key {} and secret {}", API_KEY, API_SECRET)
     logger.bind(apiKey=API_KEY, request={"secret": API_SECRET, "side": "buy"}).debug("bound values")
     logging.getLogger("ccxt.base.exchange").debug(

@@ -36,7 +36,7 @@ Name = Annotated[str, Field(pattern=NAME_RE)]
 NAME_EXPECTS = "a name of lowercase letters, digits and _ (starting with a letter)"
 URL_RE = r"^(https?|wss?)://[^\s]+$"
 URL_EXPECTS = "an http(s):// or ws(s):// URL (or empty to leave unset)"
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[Int, Field(ge=1, le=65535)]
 
 
 def _check_file(path: Path | None, field: str) -> None:
