@@ -16,7 +16,6 @@ from opensqt.exchanges.errors import InsufficientFunds, InvalidOrder, OrderWould
 from opensqt.model import (
     CancelOrder,
     Command,
-    GridMode,
     Instrument,
     Kline,
     Order,
@@ -116,11 +115,9 @@ class GridCore:
         skew = self.config.skew
         if skew is None:
             return ZERO
-        inventory = self.slots.inventory
+        inventory = self.slots.inventory  # signed: short slots count negative, so the grid shifts up
         if not inventory:
             return ZERO
-        if self.params.grid_mode is GridMode.SHORT:
-            inventory = -inventory
         return inventory_skew(
             inventory * price, skew.max_inventory, self.interval, skew.skew_factor, skew.max_shift_intervals
         )

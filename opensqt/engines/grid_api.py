@@ -39,7 +39,7 @@ from opensqt.api.ports import (
 )
 from opensqt.engines.grid_engine import EngineEvent, EngineNotice, GridEngine, OrderEvent, SlotsChanged
 from opensqt.exchanges.errors import VenueError
-from opensqt.model import Fill, GridMode, Order, Position
+from opensqt.model import Fill, Order, Position
 
 
 class GridApi:
@@ -101,9 +101,7 @@ class GridApi:
         """The position its slots hold: signed size, average entry, unrealized PnL at the last price."""
         engine = self.engine
         book = engine.slots.snapshot()
-        size = book.inventory
-        if engine.params.grid_mode is GridMode.SHORT:
-            size = -size
+        size = book.inventory  # signed: short slots count negative
         cost = sum((p.cost_basis for p in book.pnl), Decimal(0))
         entry = abs(cost / size) if size else Decimal(0)
         latest = engine.prices.latest

@@ -466,9 +466,7 @@ class GridEngine:
         skew = self.config.skew
         if skew is None:
             return Decimal(0)
-        inventory = self.slots.inventory
-        if self.params.grid_mode is GridMode.SHORT:
-            inventory = -inventory
+        inventory = self.slots.inventory  # signed: short slots count negative
         # max_inventory is a quote value: compare the inventory's value at the current price
         return inventory_skew(
             inventory * price, skew.max_inventory, self.interval, skew.skew_factor, skew.max_shift_intervals
@@ -743,9 +741,7 @@ class GridEngine:
         open_orders = await self._retry(self.exchange.fetch_open_orders, self.symbol)
         position = await self._venue_position()
         now = self.clock.now_ms()
-        local_position = self.slots.inventory
-        if self.params.grid_mode is GridMode.SHORT:
-            local_position = -local_position
+        local_position = self.slots.inventory  # signed: short slots count negative
         report = reconcile(
             LocalView(self.symbol, tuple(self.slots.slots.values()), local_position),
             VenueView(self.symbol, tuple(open_orders), position),
@@ -844,12 +840,24 @@ class GridEngine:
         self._after_changes(self.slots.on_ack(order.client_order_id, order))
 
     def _force_sync(self, venue_position: Decimal) -> None:
-        force = getattr(self.slots, "force_position", None)
-        if force is None:
-            logger.warning("force-sync unsupported by the slot book; position left to the next fills")
-            return
-        size = venue_position if self.params.grid_mode is not GridMode.SHORT else -venue_position
-        self._after_changes(force(size))
+        """Small divergence (< the breaker's limit): make the slots hold what the venue says we hold.
+        A shortfall lands on the first passive level of the grid (its closing order one interval on)."""
+        assert self.instrument is not None
+        centre = self.centre
+        if centre is None:
+            latest = self.prices.latest
+            assert latest is not None
+            centre = grid_centre(latest.price, self.interval, self.instrument)
+        below, above = centre - self.interval, centre + self.interval
+        long_target = max(venue_position, Decimal(0))
+        short_target = max(-venue_position, Decimal(0))
+        changes: list[SlotChange] = []
+        if self.params.grid_mode is not GridMode.SHORT:
+            changes += self.slots.force_position(long_target, Side.BUY, below)
+        if self.params.grid_mode is not GridMode.LONG:
+            changes += self.slots.force_position(short_target, Side.SELL, above)
+        if changes:
+            self._after_changes(changes)
 
     async def _housekeeping(self) -> None:
         """Periodic work: reconcile, settle ambiguous submits, clean up orders, breaker cooldown."""

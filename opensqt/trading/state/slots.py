@@ -383,6 +383,57 @@ class SlotManager:
             self._store(slot)
             self._account(slot.price).cost = (entry_price or slot.price) * slot.position_qty
 
+    def force_position(self, target: Decimal, side: Side, price: Decimal) -> list[SlotChange]:
+        """Reconciliation's force-sync: make the held inventory on `side` equal `target` (unsigned).
+
+        A surplus is taken from the slots holding that side, those without a working order first, then the
+        highest-priced (long) or lowest-priced (short) first: the levels furthest from closing. A shortfall is
+        added to the slot at `price` (a level on the grid's lattice, chosen by the engine), its cost basis at
+        that price. No PnL is realized either way: the difference was never traded by the grid.
+        """
+        if target < 0:
+            raise ValueError(f"force_position: target must be >= 0, got {target}")
+        held = sum(
+            (sl.position_qty for sl in self._slots.values() if sl.position_qty and sl.position_side is side),
+            ZERO,
+        )
+        changes: list[SlotChange] = []
+        if target < held:
+            excess = held - target
+            holders = [sl for sl in self._slots.values() if sl.position_qty and sl.position_side is side]
+            far_first = sorted(holders, key=lambda sl: sl.price, reverse=side is Side.BUY)
+            for slot in sorted(far_first, key=lambda sl: sl.slot_status is not _FREE):
+                if excess <= 0:
+                    break
+                take = min(excess, slot.position_qty)
+                excess -= take
+                remaining = slot.position_qty - take
+                account = self._account(slot.price)
+                account.cost = account.cost * remaining / slot.position_qty
+                after = replace(
+                    slot,
+                    position_qty=remaining,
+                    position_status=PositionStatus.FILLED if remaining > 0 else PositionStatus.EMPTY,
+                    position_side=side if remaining > 0 else None,
+                )
+                self._store(after)
+                changes.append(SlotChange(slot.price, slot, after, "force-synced to the venue"))
+        elif target > held:
+            missing = target - held
+            slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
+            if slot.position_qty and slot.position_side is not side:
+                raise SlotStateError(f"force_position: slot {price} holds the other side")
+            after = replace(
+                slot,
+                position_qty=slot.position_qty + missing,
+                position_status=PositionStatus.FILLED,
+                position_side=side,
+            )
+            self._account(price).cost += price * missing
+            self._store(after)
+            changes.append(SlotChange(price, slot, after, "force-synced to the venue"))
+        return changes
+
     def prune(self, low: Decimal, high: Decimal) -> int:
         """Drop FREE, empty slots outside [low, high]; their attempt counters are kept. Returns the count."""
         gone = [
