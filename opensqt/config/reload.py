@@ -65,6 +65,7 @@ RULES: tuple[ReloadRule, ...] = (
         "trading.dynamic_interval.enabled",
         "trading.dynamic_interval.timeframe",
     ),
+    *_refused("the alert webhook is set up at start-up", "risk_control.webhook_url"),
     *_refused(
         "the risk monitor's kline streams and averages are built at start-up",
         "risk_control.enabled",

@@ -149,6 +149,11 @@ class RiskControlConfig(Section):
     circuit_breaker: CircuitBreakerConfig = setting(
         default_factory=CircuitBreakerConfig, description="Circuit breaker."
     )
+    webhook_url: OptSecret = setting(
+        None,
+        "Alerts (risk monitor, breaker, margin lock, reconciliation) are POSTed as JSON to this http(s) URL; "
+        "kept secret because such URLs often carry a token.",
+    )
 
     @model_validator(mode="after")
     def _recovery_reachable(self) -> Self:

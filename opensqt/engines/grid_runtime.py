@@ -200,6 +200,7 @@ async def run_market_maker(
                 await tg.start(journal.run)  # type: ignore[attr-defined]
             if venue.driver is not None:
                 tg.start_soon(_drive, venue.driver, tg, engine)
+            await _start_alerts(settings, engine, tg)
             api = await _start_api(settings, engine, tg)
             await tg.start(engine.run)
             await _start_metrics(settings, engine, tg)
@@ -264,6 +265,22 @@ def _remove_pid(settings: Settings) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+async def _start_alerts(settings: Settings, engine: GridEngine, tg: TaskGroup) -> None:
+    """Risk, breaker, margin-lock and reconciliation notices become alerts: a log line, and a webhook POST
+    when `risk_control.webhook_url` is set (delivered by its own task; trading never waits on it)."""
+    from opensqt.alerts import AlertSink, WebhookConfig
+
+    url = settings.risk_control.webhook_url
+    try:
+        webhook = WebhookConfig(url.get_secret_value()) if url is not None else None
+    except ValueError as exc:
+        raise StartupError(f"risk_control.webhook_url: {exc}") from None
+    sink = AlertSink(settings.app.bot_name, webhook)
+    engine.listeners.append(sink.on_engine_event)
+    if webhook is not None:
+        tg.start_soon(sink.run)
 
 
 async def _start_metrics(settings: Settings, engine: GridEngine, tg: TaskGroup) -> None:
