@@ -34,7 +34,9 @@ def venue(tmp_path: Path) -> Iterator[Venue]:
         yield v
 
 
-def _start(venue: Venue, tmp_path: Path, *, opening: tuple[list[str], ...] = OPENING, **trading: object):
+def _start(
+    venue: Venue, tmp_path: Path, *, opening: tuple[list[str], ...] = OPENING, **trading: object
+) -> tuple[Path, tuple[list[str], ...]]:
     config = write_config(tmp_path / "mm.yaml", venue, tmp_path / "data", **trading)
     return config, opening
 

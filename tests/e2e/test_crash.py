@@ -1,0 +1,107 @@
+"""Crash (issue 13): kill -9 market_maker at random moments while it trades through ccxt on the loopback
+venue; after each restart and reconciliation no orphan order, no two orders for one slot, the local position
+equals the venue's, and every venue fill is in the store exactly once. `OPENSQT_SOAK=1` kills 100 times."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from opensqt.trading.logic import parse_client_order_id
+from tests.e2e.harness import (
+    TICK,
+    Venue,
+    local_position,
+    loopback_venue,
+    market_maker,
+    store_view,
+    wait_for,
+    write_config,
+)
+
+KILLS = 100 if os.environ.get("OPENSQT_SOAK") == "1" else 20
+
+
+def _quiet(venue: Venue, still: float = 1.5) -> None:
+    """Wait until the venue has received no request for `still` seconds (market paused)."""
+
+    def settled() -> bool:
+        timeline = venue.state()["timeline"]
+        return not timeline or time.monotonic() - timeline[-1]["t"] > still
+
+    wait_for(settled, 20, "the venue to go quiet")
+
+
+def _check(venue: Venue, data: Path, kill: int) -> None:
+    state = venue.state()
+    slots, fills = store_view(data)
+    where = f"after kill {kill}"
+    # no two orders for one slot
+    levels = [parse_client_order_id(o["client_order_id"], TICK).slot_price for o in state["open_orders"]]
+    assert [p for p, n in Counter(levels).items() if n > 1] == [], where
+    # no orphan: every venue order is the order of its slot in the store
+    by_id = {s.client_order_id for s in slots if s.client_order_id}
+    assert [o["client_order_id"] for o in state["open_orders"] if o["client_order_id"] not in by_id] == [], (
+        where
+    )
+    # local position equals the venue's
+    assert local_position(slots) == Decimal(state["position"]), where
+    # every fill recorded exactly once: per order, the store's filled quantity is the venue's. (Fills made
+    # while market_maker was down are recovered from the order's state at restart and stored under a
+    # synthetic id "<venue order id>@<cumulative filled>", not the venue's trade id: compared by quantity.)
+    venue_qty: Counter[str] = Counter()
+    for f in state["fills"]:
+        venue_qty[f["client_order_id"]] += Decimal(f["qty"])  # type: ignore[assignment]
+    store_qty: Counter[str] = Counter()
+    for fill in fills:
+        store_qty[fill.client_order_id] += fill.quantity
+    assert store_qty == venue_qty, where
+    assert len({f.trade_id for f in fills}) == len(fills), where
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="found: after some kills the restore refuses a stored order ('slot 60050.0: reserve needs FREE, "
+    "it is LOCKED'), its fill is lost to the slots and reconciliation trips the breaker (local 0.006 vs "
+    "venue 0.007); engine restore bug reported to the lead",
+)
+def test_kill_9_at_random_moments(tmp_path: Path) -> None:
+    rng = random.Random(13)
+    data = tmp_path / "data"
+    with loopback_venue(tmp_path / "venue.log", "--seed", "3", "--speed", "20") as venue:
+        config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
+        kills = 0
+        fills_seen = 0
+        while kills < KILLS:
+            with market_maker(config, tmp_path / f"mm{kills}.log") as mm:
+                if rng.random() < 0.25:  # now and then, die during start-up, before trading
+                    time.sleep(rng.uniform(0.3, 2.5))
+                    mm.proc.send_signal(signal.SIGKILL)
+                    mm.proc.wait(10)
+                    kills += 1
+                    continue
+                mm.wait_trading(40)
+                venue.call("/market", {"paused": True})
+                _quiet(venue)
+                _check(venue, data, kills)
+                fills_seen = len(venue.state()["fills"])
+                venue.call("/market", {"paused": False})
+                time.sleep(rng.uniform(0.2, 3.0))
+                mm.proc.send_signal(signal.SIGKILL)
+                mm.proc.wait(10)
+                kills += 1
+        # a last restart settles the final kill
+        with market_maker(config, tmp_path / "mm-final.log") as mm:
+            mm.wait_trading(40)
+            venue.call("/market", {"paused": True})
+            _quiet(venue)
+            _check(venue, data, kills)
+            fills_seen = len(venue.state()["fills"])
+    assert fills_seen > 0  # the market did trade through the kills
