@@ -96,9 +96,12 @@ class MarketState:
             )
         px, qty, side = data.level_px[idx], data.level_qty[idx], data.level_side[idx]
         for book, sel in ((self.depth_bids, side > 0), (self.depth_asks, side < 0)):
-            book.update(zip(px[sel].tolist(), qty[sel].tolist(), strict=True))
-            for p in [p for p, q in book.items() if q == 0]:
-                del book[p]
+            prices, sizes = px[sel].tolist(), qty[sel].tolist()
+            book.update(zip(prices, sizes, strict=True))
+            # only levels this batch touched can have become empty: look at those, not the whole book
+            for p in {p for p, q in zip(prices, sizes, strict=True) if q == 0}:
+                if book.get(p) == 0:
+                    del book[p]
 
     def ask_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
         """Asks a buy limited at `limit` (None: market) can take: top of book, then recorded depth."""
