@@ -69,6 +69,9 @@ class CcxtExchange:
         # The pending `watch_orders` call across a reconnect: started before gap recovery so the stream is
         # subscribed first, awaited by the next `watch_orders`, cancelled in `close`.
         self._pending_watch: asyncio.Task[Any] | None = None
+        # ccxt's websocket receive loop stops for good when a message handler raises (the exception escapes
+        # its loop callback): one malformed venue message would silently stall every stream of that socket.
+        client.handle_message = self._guarded(client.handle_message)
         self.has: Mapping[str, bool] = {
             "create_orders": spec.native_batch_create and bool(client.has.get("createOrders")),
             "cancel_orders": spec.native_batch_cancel and bool(client.has.get("cancelOrders")),
@@ -85,6 +88,21 @@ class CcxtExchange:
             "set_leverage": spec.market_type == "swap",
             "margin_short": spec.market_type == "swap",
         }
+
+    def _guarded(self, handle: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """`handle` that never raises: an unparsable message is dropped and the socket's pending watches fail
+        with a network error, so the next watch resubscribes and recovers the gap over REST."""
+
+        def guarded(ws_client: Any, message: Any) -> Any:
+            try:
+                return handle(ws_client, message)
+            except Exception as exc:
+                from ccxt.base.errors import NetworkError as CcxtNetworkError
+
+                logger.warning("{}: unreadable stream message dropped ({})", self.name, type(exc).__name__)
+                ws_client.reject(CcxtNetworkError(f"{self.name}: unreadable stream message"))
+
+        return guarded
 
     @property
     def client(self) -> Any:
@@ -513,10 +531,10 @@ class CcxtExchange:
             fill = None
             carries = False
             if isinstance(info, Mapping):
-                fill = parse.last_fill_from_info(order, info)
+                fill = self._parse(parse.last_fill_from_info, order, info)
                 carries = parse.info_carries_fills(info)
             if fill is None and not carries:
-                fill = parse.fill_from_delta(previous, order)
+                fill = self._parse(parse.fill_from_delta, previous, order)
             if fill is not None:
                 if fill.trade_id in self._seen_trades:
                     fill = None

@@ -1,0 +1,147 @@
+"""Malformed venue messages through the real ccxt client and our adapter: ORDER_TRADE_UPDATE pushes on the
+loopback Binance server's user stream (missing fields, wrong types, huge, negative, "NaN"), and the same
+mutations straight through the adapter's parsing under Hypothesis. Each is refused with one clear error or
+ignored, the stream keeps delivering, and nothing reaches the order book that the venue did not say."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opensqt.exchanges import errors
+from opensqt.model import OrderUpdated
+from opensqt.testing.binance_server import MemoryVenue, default_instruments
+from opensqt.testing.binance_server.harness import loopback_binance
+
+BTC = "BTC/USDT:USDT"
+pytestmark = pytest.mark.anyio
+
+VALID: dict[str, Any] = {
+    "e": "ORDER_TRADE_UPDATE",
+    "E": 1_700_000_000_000,
+    "T": 1_700_000_000_000,
+    "o": {
+        "s": "BTCUSDT", "c": "ok-1", "S": "BUY", "o": "LIMIT", "f": "GTX", "q": "0.010", "p": "59000.0",
+        "ap": "0", "sp": "0", "x": "NEW", "X": "NEW", "i": 77, "l": "0", "z": "0", "L": "0",
+        "T": 1_700_000_000_000, "t": 0, "b": "0", "a": "0", "m": False, "R": False, "wt": "CONTRACT_PRICE",
+        "ot": "LIMIT", "ps": "BOTH", "cp": False, "rp": "0", "pP": False, "si": 0, "ss": 0, "V": "NONE",
+        "pm": "NONE", "gtd": 0,
+    },
+}  # fmt: skip
+NUMERIC = ("q", "p", "ap", "l", "z", "L", "n", "rp")
+BAD_VALUES: list[object] = ["NaN", "nan", "Infinity", "-Infinity", "abc", "", "-5", "1e400", "1e-400", None,
+                            [], {}, True, -1, 10**30]  # fmt: skip
+MISSING = ("s", "c", "S", "o", "q", "p", "x", "X", "i", "z")
+
+
+def _mutated(field: str, value: object, *, delete: bool = False) -> dict[str, Any]:
+    message = copy.deepcopy(VALID)
+    message["o"]["c"] = f"bad-{field}"
+    if delete:
+        del message["o"][field]
+    else:
+        message["o"][field] = value
+    return message
+
+
+def _sane(update: OrderUpdated) -> None:
+    """What an accepted (possibly odd) message may produce: finite, non-negative, filled within quantity."""
+    order = update.order
+    assert order.quantity.is_finite() and order.quantity > 0
+    assert order.filled.is_finite() and 0 <= order.filled <= order.quantity
+    assert order.price is None or (order.price.is_finite() and order.price > 0)
+    if update.fill is not None:
+        assert update.fill.quantity.is_finite() and update.fill.quantity > 0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[tuple[Any, Any]]:
+    venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
+    venue.set_book(BTC, Decimal("60000.0"), Decimal("60000.1"))
+    async with loopback_binance(venue) as pair:
+        yield pair
+
+
+CASES = [(f, v, False) for f in ("q", "p", "z", "l", "L") for v in ("NaN", "abc", "-5", "1e400", None)] + [
+    (f, None, True) for f in MISSING
+]
+
+
+async def test_malformed_order_pushes_are_refused_and_the_stream_keeps_delivering(loopback: Any) -> None:
+    server, ex = loopback
+    await ex.load_markets()
+    got: list[OrderUpdated] = []
+    refused: list[str] = []
+
+    async def collect() -> None:
+        while True:
+            try:
+                got.extend(await ex.watch_orders())
+            except (errors.ExchangeError, errors.NetworkError) as exc:
+                refused.append(str(exc))
+
+    async def wait_for(cid: str) -> None:
+        with anyio.fail_after(5):
+            while not any(u.order.client_order_id == cid for u in got):
+                await anyio.sleep(0.01)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(collect)
+        await anyio.sleep(0.3)
+        for n, (field, value, delete) in enumerate(CASES):
+            await server.hub.publish_user(_mutated(field, value, delete=delete))
+            # after every bad push a good one must still come through: the stream is alive
+            good = copy.deepcopy(VALID)
+            good["o"]["c"] = f"ok-{n}"
+            await server.hub.publish_user(good)
+            await wait_for(f"ok-{n}")
+        tg.cancel_scope.cancel()
+    for update in got:
+        _sane(update)
+    assert [u.order.client_order_id for u in got if u.order.client_order_id.startswith("ok-")] == [
+        f"ok-{n}" for n in range(len(CASES))
+    ]
+    assert all("unreadable" in r or "stream" in r or "order" in r for r in refused)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field=st.sampled_from(NUMERIC + MISSING + ("m", "R", "f", "T", "t")),
+    value=st.one_of(
+        st.sampled_from(BAD_VALUES),
+        st.text(max_size=12),
+        st.integers(min_value=-(10**40), max_value=10**40).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+    ),
+    delete=st.booleans(),
+)
+def test_adapter_parsing_refuses_or_sanitises_every_mutation(field: str, value: object, delete: bool) -> None:
+    from tests.reliability.ccxt_offline import offline_adapter
+
+    ex = offline_adapter()
+    known, seen = dict(ex._known), dict(ex._seen_trades)
+    message = _mutated(field, value, delete=delete and field in VALID["o"])
+    try:
+        raw = ex.client.parse_ws_order(message["o"])
+    except Exception:
+        return  # turns this into a stream error and a REST recovery (the loopback test above proves it)
+    try:
+        updates = ex.order_updates([raw])
+    except errors.ExchangeError as exc:
+        assert "unreadable venue answer" in str(exc)
+        assert (dict(ex._known), dict(ex._seen_trades)) == (known, seen)  # nothing half-applied
+        return
+    for update in updates:
+        _sane(update)
