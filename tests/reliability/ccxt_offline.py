@@ -17,7 +17,7 @@ def _markets() -> dict[str, Any]:
 
 def offline_adapter() -> Any:
     """A fresh adapter whose ccxt client knows the loopback server's markets (no network call)."""
-    ex = build_exchange(
+    ex: Any = build_exchange(
         "binanceusdm",
         "ccxt",
         {"api_key": "k", "secret": "s"},
