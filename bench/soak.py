@@ -66,12 +66,13 @@ class SoakReport:
         lo, hi = self.tasks_after_warmup
         return [
             f"soak: {self.minutes:g} wall min at speed {self.speed:g} = {self.market_hours:.1f} market hours",
-            f"  resident memory: baseline {self.baseline_rss_mb:.1f} MB (after warm-up), final "
-            f"{self.final_rss_mb:.1f} MB, peak {self.peak_rss_mb:.1f} MB, growth {self.rss_growth_mb:+.1f} MB "
-            f"(target < 10 MB)",
+            f"  resident memory: baseline {self.baseline_rss_mb:.1f} MB (after warm-up), "
+            f"final {self.final_rss_mb:.1f} MB, peak {self.peak_rss_mb:.1f} MB, "
+            f"growth {self.rss_growth_mb:+.1f} MB (target < 10 MB)",
             f"  tasks after warm-up: min {lo}, max {hi}",
-            f"  trading: {self.orders_placed} orders placed, {self.fills} fills; queue drops (market data, "
-            f"drop-oldest) {self.queue_drops}; order stream errors {self.order_stream_errors}; exit {self.exit_code}",
+            f"  trading: {self.orders_placed} orders placed, {self.fills} fills; "
+            f"queue drops (market data, drop-oldest) {self.queue_drops}; "
+            f"order stream errors {self.order_stream_errors}; exit {self.exit_code}",
         ]
 
 
@@ -81,7 +82,7 @@ def _dropped(engine: Any) -> int:
 
 
 async def soak(minutes: float, speed: float, *, sample_every: float = 5.0, warmup: float = 0.2) -> SoakReport:
-    """Run the engine for `minutes` of wall time; the first `warmup` fraction is excluded from the baseline."""
+    """Run the engine for `minutes` of wall time; the first `warmup` fraction is left out of the baseline."""
     from opensqt.config import load_settings
     from opensqt.engines.grid_runtime import run_market_maker
 

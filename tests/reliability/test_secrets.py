@@ -94,7 +94,7 @@ def test_no_configured_secret_reaches_logs_database_or_api(tmp_path: Path) -> No
     assert databases, sorted(data_dir.rglob("*"))
     for db in databases:
         places[f"database {db.name}"] = db.read_bytes().decode("latin-1")
-    # positive controls: each place holds real content (the bot's name, its orders), so absence means something
+    # positive controls: each place holds real content (bot name, orders), so an absence means something
     assert "shutdown: cancelled" in places["json log"] and "BTC/USDT:USDT" in places["console"]
     assert any("secret-bot" in text for where, text in places.items() if where.startswith("database"))
     assert "BTC/USDT:USDT" in places["api answers"]
