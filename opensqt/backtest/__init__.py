@@ -6,7 +6,7 @@ Public API: `run_backtest`, `BacktestConfig`, `BacktestResult`, `Summary`, `swee
 """
 
 from opensqt.backtest.cache import load_cached
-from opensqt.backtest.core import GridCore
+from opensqt.engines.grid_core import GridCore
 from opensqt.backtest.driver import BacktestConfig, as_backtest_config, run_backtest
 from opensqt.backtest.result import BacktestResult, Summary
 from opensqt.backtest.sweep import sweep

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from opensqt.backtest.core import GridCore
+from opensqt.engines.grid_core import GridCore
 from opensqt.model import GridMode, Side, SlotStatus
 
 _HALF = Decimal("0.5")

@@ -21,7 +21,7 @@ import numpy as np
 from loguru import logger
 
 from opensqt.backtest.band import quiet_band
-from opensqt.backtest.core import GridCore, slot_orders
+from opensqt.engines.grid_core import GridCore, slot_orders
 from opensqt.backtest.klines import KlineSeries, aggregate
 from opensqt.backtest.result import BacktestResult, RunRecord
 from opensqt.data.market_data import DataError, EventKind, MarketData
@@ -251,6 +251,8 @@ class _Run:
                 self._row(k, venue.step())
                 if self.fast:
                     self.next_tick = max(self.next_tick, -(-venue.now_ms // hk) * hk)
+            elif t >= BIG:
+                continue  # the data is played out: no housekeeping tick after it
             else:
                 venue.advance(until_ms=t, max_rows=0)
                 self._tick(t)

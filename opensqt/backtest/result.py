@@ -20,7 +20,7 @@ from opensqt.model import Fill, Instrument, LiquiditySide, PlaceOrder, Position,
 if TYPE_CHECKING:
     import pandas as pd
 
-    from opensqt.backtest.core import GridCore
+    from opensqt.engines.grid_core import GridCore
     from opensqt.backtest.driver import BacktestConfig
     from opensqt.exchanges.sim import SimVenue
 

@@ -10,7 +10,7 @@ stream and first price -> pre-flight -> restore from the venue -> reconcile -> t
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -22,12 +22,12 @@ from loguru import logger
 
 from opensqt.clock import Clock
 from opensqt.engines.grid_config import GridEngineConfig
+from opensqt.engines.grid_core import GridCore, slot_orders
 from opensqt.engines.journal import EngineJournal, NullJournal
 from opensqt.exchanges.base import Exchange
 from opensqt.exchanges.errors import (
     ExchangeError,
     InsufficientFunds,
-    InvalidOrder,
     NetworkError,
     OrderNotFound,
     OrderWouldCross,
@@ -41,7 +41,6 @@ from opensqt.model import (
     Fill,
     GridMode,
     Instrument,
-    Kline,
     LiquiditySide,
     Order,
     OrderUpdated,
@@ -53,7 +52,6 @@ from opensqt.model import (
 )
 from opensqt.risk import (
     AdoptOrder,
-    BreakerEvent,
     CircuitBreaker,
     ForceSyncPosition,
     LocalView,
@@ -79,16 +77,13 @@ from opensqt.trading.execution.outcomes import (
     Outcome,
 )
 from opensqt.trading.logic import (
+    GridParams,
     GridSnapshot,
-    atr,
     decide_grid_orders,
-    dynamic_interval,
     grid_centre,
-    inventory_skew,
     parse_client_order_id,
 )
 from opensqt.trading.state import (
-    RejectReason,
     SlotChange,
     SlotManager,
     SlotStateError,
@@ -162,13 +157,16 @@ class GridEngine:
     ) -> None:
         self.exchange = exchange
         self.config = config
-        self.params = config.params
         self.clock = clock
         self.journal = journal or NullJournal()
         self.symbol = config.symbol
-        self.slots = SlotManager()
-        self.breaker = CircuitBreaker(config.breaker)
-        self.risk = RiskMonitor(config.risk_monitor) if config.risk_monitor is not None else None
+        # the grid's state and decisions: the same code a backtest drives (opensqt.engines.grid_core)
+        self.core = GridCore(
+            config,
+            None,
+            RiskMonitor(config.risk_monitor) if config.risk_monitor is not None else None,
+            on_notice=self._core_notice,
+        )
         self.prices = PriceMonitor(
             exchange, self.symbol, clock, stale_after_seconds=config.price_stale_seconds
         )
@@ -185,29 +183,64 @@ class GridEngine:
         # synchronous listeners (API hubs, metrics): called in order, must not block or raise
         self.listeners: list[Callable[[EngineEvent], None]] = []
         self.instrument: Instrument | None = None
-        self.interval = self.params.interval
-        self.centre: Decimal | None = None
         self.phase = "created"
         self.order_stream_live = False
-        self.margin_locked_until_ms = 0
-        self.manual_pause: str | None = None
         self.last_reconcile: ReconcileReport | None = None
-        self.stats: Counter[str] = Counter()
         self._preflight = preflight
-        self._cooldown_until: dict[Decimal, int] = {}
-        self._risk_was_triggered = False
-        self._baseline_atr: Decimal | None = config.dynamic.baseline_atr if config.dynamic else None
-        self._klines: deque[Kline] = deque(maxlen=500)
         self._tg: TaskGroup | None = None
         self._stopping = False
         self._restored = False
         self._early_updates: list[OrderUpdated] = []
 
-    # --- reads -----------------------------------------------------------------------------------
+    # --- the core's state, read (and set by tests and reloads) through the engine -------------------
+
+    @property
+    def params(self) -> GridParams:
+        return self.core.params
+
+    @property
+    def slots(self) -> SlotManager:
+        return self.core.slots
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.core.breaker
+
+    @property
+    def risk(self) -> RiskMonitor | None:
+        return self.core.risk
+
+    @risk.setter
+    def risk(self, monitor: RiskMonitor | None) -> None:
+        self.core.risk = monitor
+
+    @property
+    def interval(self) -> Decimal:
+        return self.core.interval
+
+    @property
+    def centre(self) -> Decimal | None:
+        return self.core.centre
+
+    @property
+    def margin_locked_until_ms(self) -> int:
+        return self.core.margin_locked_until_ms
+
+    @property
+    def manual_pause(self) -> str | None:
+        return self.core.paused
+
+    @manual_pause.setter
+    def manual_pause(self, reason: str | None) -> None:
+        self.core.paused = reason
+
+    @property
+    def stats(self) -> Counter[str]:
+        return self.core.stats
 
     @property
     def risk_triggered(self) -> bool:
-        return self.risk is not None and self.risk.is_triggered()
+        return self.core.risk_triggered
 
     def paused_reasons(self, now_ms: int | None = None) -> tuple[str, ...]:
         now = self.clock.now_ms() if now_ms is None else now_ms
@@ -260,7 +293,7 @@ class GridEngine:
                 markets = await self._retry(self.exchange.load_markets)
                 if self.symbol not in markets:
                     raise StartupError(f"symbol {self.symbol} is not listed on {self.exchange.name}")
-                self.instrument = markets[self.symbol]
+                self.instrument = self.core.instrument = markets[self.symbol]
                 self.phase = "starting order stream"
                 await tg.start(self._run_order_stream)
                 self.phase = "waiting for first price"
@@ -369,17 +402,20 @@ class GridEngine:
                 self.on_order_updates(updates)
 
     def on_order_updates(self, updates: Sequence[OrderUpdated]) -> None:
+        """The order stream's news. Before the slots are restored it is held (an update for an order the
+        book does not know yet would be lost to it) and applied once they are."""
         if not self._restored:
-            # the stream runs before the slots are restored: hold its news until they are, or an update for
-            # an order the book does not know yet would be lost to it
             self._early_updates.extend(updates)
             return
+        self._apply_updates(updates)
+
+    def _apply_updates(self, updates: Sequence[OrderUpdated]) -> None:
         changes: list[SlotChange] = []
         filled = False
         for update in updates:
             if update.order.symbol != self.symbol:
                 continue
-            applied = self.slots.apply(update)
+            applied = self.core.on_update(update, self.clock.now_ms())
             if update.fill is not None and applied:
                 filled = True
             changes += applied
@@ -392,12 +428,7 @@ class GridEngine:
             self._decide()
 
     def _after_changes(self, changes: list[SlotChange]) -> None:
-        now = self.clock.now_ms()
-        for change in changes:
-            if change.fee:
-                self.stats["fills"] += 1
-            if change.realized_pnl:
-                self._breaker_event(self.breaker.record_round_trip(change.realized_pnl - change.fee, now))
+        """Record and publish slot changes the core has already accounted for."""
         self.journal.slots_changed(self.symbol, [c.after for c in changes])
         self._emit(SlotsChanged(self.slots.version, tuple(changes)))
 
@@ -421,79 +452,17 @@ class GridEngine:
             self.on_price()
 
     def on_price(self) -> None:
-        risk = self.risk_triggered
-        if risk != self._risk_was_triggered:
-            self._risk_was_triggered = risk
         self._decide()
 
-    def _effective_interval(self, price: Decimal, shift: Decimal) -> Decimal:
-        """The ATR interval changes only at re-centring, so resting orders keep the lattice they joined.
-        Also records the (skewed) centre the decision uses, for the status line and the API."""
-        assert self.instrument is not None
-        centre = grid_centre(price, self.interval, self.instrument, shift)
-        if centre != self.centre and self.config.dynamic is not None:
-            new = self._atr_interval()
-            if new is not None and new != self.interval:
-                logger.info("grid interval {} -> {} (ATR)", self.interval, new)
-                self.interval = new
-                centre = grid_centre(price, self.interval, self.instrument, shift)
-        self.centre = centre
-        return self.interval
-
-    def _atr_interval(self) -> Decimal | None:
-        dyn = self.config.dynamic
-        assert dyn is not None and self.instrument is not None
-        closed = [k for k in self._klines if k.closed]
-        if len(closed) < dyn.atr_period + 1:
-            return None
-        value = atr(closed, dyn.atr_period)
-        if self._baseline_atr is None:
-            self._baseline_atr = value if value > 0 else None
-            if self._baseline_atr is None:
-                return None
-        base = self.params.interval
-        return dynamic_interval(
-            base,
-            dyn.scale,
-            value,
-            self._baseline_atr,
-            dyn.min_interval or base / 2,
-            dyn.max_interval or base * 5,
-            self.instrument.tick_size,
-        )
-
-    def _centre_shift(self, price: Decimal) -> Decimal:
-        skew = self.config.skew
-        if skew is None:
-            return Decimal(0)
-        inventory = self.slots.inventory  # signed: short slots count negative
-        # max_inventory is a quote value: compare the inventory's value at the current price
-        return inventory_skew(
-            inventory * price, skew.max_inventory, self.interval, skew.skew_factor, skew.max_shift_intervals
-        )
-
     def snapshot(self, now_ms: int) -> GridSnapshot | None:
+        """The decision's input: the core's state at the PriceMonitor's latest price."""
         latest = self.prices.latest
         if latest is None or self.instrument is None:
             return None
-        price = latest.price
-        shift = self._centre_shift(price)
-        interval = self._effective_interval(price, shift)
-        paused = bool(self.manual_pause) or self.breaker.is_open or self.phase != "trading"
-        return GridSnapshot(
-            price=price,
-            slots=self.slots.slots,
-            open_orders=self.slots.open_order_count,
-            interval=interval,
-            centre_shift=shift,
-            inventory=self.slots.inventory,
-            paused=paused,
-            margin_locked=now_ms < self.margin_locked_until_ms,
-            risk_triggered=self.risk_triggered,
-            price_stale=self.prices.is_stale(now_ms),
-            cancels_in_flight=self.slots.cancels_in_flight(),
-            retired_attempts=self.slots.retired_attempts,
-        )
+        if self.phase != "trading":
+            return None  # no order of any kind before start-up has restored and reconciled
+        self.core.price, self.core.price_ts = latest.price, latest.ts_init
+        return self.core.snapshot(now_ms)
 
     def _decide(self) -> None:
         if self._tg is None or self.instrument is None or self._stopping:
@@ -503,47 +472,20 @@ class GridEngine:
         snap = self.snapshot(now)
         if snap is None:
             return
+        self.core.stats["decisions"] += 1
         commands = decide_grid_orders(snap, self.params, self.instrument)
         if commands and self.dispatch(commands, now) and self.on_latency is not None:
             self.on_latency(time.perf_counter() - started)
 
     def dispatch(self, commands: Sequence[Command], now_ms: int) -> int:
-        """Reserve slots synchronously, then hand the venue calls to the executor's tasks.
-
-        Returns how many orders were handed over to be placed."""
-        assert self.instrument is not None
-        places: list[PlaceOrder] = []
-        cancels: list[CancelOrder] = []
-        halted = self.breaker.is_open
-        for command in commands:
-            if isinstance(command, PlaceOrder):
-                if halted:
-                    continue
-                slot_price = parse_client_order_id(
-                    command.client_order_id, self.instrument.tick_size
-                ).slot_price
-                if self._cooldown_until.get(slot_price, 0) > now_ms:
-                    continue  # a post-only rejection: wait before quoting this level again
-                try:
-                    self.slots.reserve(slot_price, command, now_ms)
-                except SlotStateError as exc:
-                    logger.debug("skip {}: {}", command.client_order_id, exc)
-                    continue
-                places.append(command)
-            elif isinstance(command, CancelOrder):
-                try:
-                    self.slots.request_cancel(command.client_order_id)
-                except SlotStateError as exc:
-                    logger.debug("skip cancel {}: {}", command.client_order_id, exc)
-                    continue
-                cancels.append(command)
+        """Reserve slots synchronously (the core's filters: breaker, post-only cooldown, slot status), then
+        hand the venue calls to the executor's tasks. Returns how many orders were handed over."""
+        places, cancels = self.core.dispatch(commands, now_ms)
         if places:
-            self.stats["placed"] += len(places)
             for command in places:
                 self.journal.order_sent(command, now_ms)
             self.spawn(self.executor.place, places)
         if cancels:
-            self.stats["cancel_requests"] += len(cancels)
             self.spawn(self.executor.cancel, cancels)
         return len(places)
 
@@ -558,64 +500,52 @@ class GridEngine:
         now = self.clock.now_ms()
         changes: list[SlotChange] = []
         if isinstance(outcome, OrderAcknowledged):
-            changes = self.slots.on_ack(outcome.command.client_order_id, outcome.order)
-            self._journal_update(OrderUpdated(outcome.order), changes)
-            self._emit(OrderEvent(OrderUpdated(outcome.order)))
+            changes = self.core.on_ack(outcome.command, outcome.order, now)
+            self._recorded(OrderUpdated(outcome.order), changes)
         elif isinstance(outcome, OrderRejected):
-            error = outcome.error
-            reason = _reject_reason(error)
-            self.stats[f"rejected:{reason.value}"] += 1
-            changes = self.slots.on_rejected(outcome.command.client_order_id, reason)
-            if isinstance(error, OrderWouldCross):
-                for change in changes:
-                    self._cooldown_until[change.price] = now + int(self.config.post_only_retry_delay * 1000)
-            elif isinstance(error, InsufficientFunds):
-                self._margin_lock(now, str(error))
-            else:
-                logger.warning("order {} rejected: {}", outcome.command.client_order_id, error)
-                self._breaker_event(self.breaker.record_venue_error(now, type(error).__name__))
+            if not isinstance(outcome.error, (OrderWouldCross, InsufficientFunds)):
+                logger.warning("order {} rejected: {}", outcome.command.client_order_id, outcome.error)
+            before = self.slots.version
+            if self.core.on_rejected(outcome.command, outcome.error, now):
+                self._decide()  # a margin lock cancels the opening orders at once
+            if self.slots.version != before:
+                slot_price = self.slots.slot_price_of(outcome.command.client_order_id)
+                slot = self.slots.slot(slot_price) if slot_price is not None else None
+                if slot is not None:
+                    self.journal.slots_changed(self.symbol, [slot])
         elif isinstance(outcome, OrderOutcomeUnknown):
             self.slots.on_ambiguous(outcome.command.client_order_id)
             self.stats["ambiguous"] += 1
-            self._breaker_event(self.breaker.record_venue_error(now, "ambiguous submit"))
+            self.core.breaker_event(self.breaker.record_venue_error(now, "ambiguous submit"), now)
             logger.warning(
                 "order {} outcome unknown; reconciliation will settle it", outcome.command.client_order_id
             )
         elif isinstance(outcome, CancelAcknowledged):
-            self.stats["cancelled"] += 1
-            changes = self.slots.apply(OrderUpdated(outcome.order))
-            self._journal_update(OrderUpdated(outcome.order), changes)
-            self._emit(OrderEvent(OrderUpdated(outcome.order)))
+            changes = self.core.on_cancel_done(outcome.order, now)
+            self._recorded(OrderUpdated(outcome.order), changes)
         elif isinstance(outcome, CancelFailed):
+            changes = self.core.on_cancel_failed(outcome.command, outcome.order, now)
             if outcome.order is not None:
-                changes = self.slots.apply(OrderUpdated(outcome.order))
-                self._journal_update(OrderUpdated(outcome.order), changes)
-            self.slots.on_cancel_failed(outcome.command.client_order_id)
+                self._recorded(OrderUpdated(outcome.order), changes)
         if changes:
             self._after_changes(changes)
 
-    def _margin_lock(self, now_ms: int, detail: str) -> None:
-        already = now_ms < self.margin_locked_until_ms
-        self.margin_locked_until_ms = now_ms + int(self.config.margin_lock_seconds * 1000)
-        if not already:
-            self._notice("margin_lock", f"insufficient margin ({detail}): buys paused and cancelled")
-        self._decide()  # cancels the opening orders at once
+    def _recorded(self, update: OrderUpdated, changes: list[SlotChange]) -> None:
+        self._journal_update(update, changes)
+        self._emit(OrderEvent(update))
 
-    def _breaker_event(self, event: BreakerEvent | None) -> None:
-        if event is not None:
-            self._notice("circuit_breaker", str(event))
-
-    def _risk_event(self, event: RiskEvent | None) -> None:
-        if event is not None:
-            self._notice("risk_monitor", str(event))
-            self._risk_was_triggered = self.risk_triggered
-            self._decide()  # a trigger cancels every buy at once; a recovery resumes placement
+    def _core_notice(self, now_ms: int, kind: str, message: str) -> None:
+        """The core's transitions (margin lock, breaker, risk): a log line, an audit row, an engine event."""
+        logger.info("[{}] {}", kind, message)
+        self.journal.audit(kind, message, now_ms)
+        self._emit(EngineNotice(kind, message, now_ms))
 
     def _notice(self, kind: str, message: str) -> None:
-        now = self.clock.now_ms()
-        logger.info("[{}] {}", kind, message)
-        self.journal.audit(kind, message, now)
-        self._emit(EngineNotice(kind, message, now))
+        self._core_notice(self.clock.now_ms(), kind, message)
+
+    def _risk_event(self, event: RiskEvent | None) -> None:
+        if self.core.risk_event(event, self.clock.now_ms()) is not None:
+            self._decide()  # a trigger cancels every buy at once; a recovery resumes placement
 
     def apply_live_config(self, config: GridEngineConfig) -> None:
         """Adopt reloaded settings that are safe live (windows, interval, amounts, thresholds, timing).
@@ -625,18 +555,15 @@ class GridEngine:
         """
         if config.symbol != self.symbol:
             raise ValueError(f"reload: symbol {config.symbol} differs from the running {self.symbol}")
-        old = self.params
         self.config = config
-        self.params = config.params
-        if config.params.interval != old.interval and config.dynamic is None:
-            self.interval = config.params.interval
+        self.core.reconfigure(config)
         self.prices.stale_after_ms = int(config.price_stale_seconds * 1000)
-        self.breaker.reconfigure(config.breaker)
-        if config.risk_monitor != (self.risk.config if self.risk is not None else None):
+        current = self.core.risk
+        if config.risk_monitor != (current.config if isinstance(current, RiskMonitor) else None):
             # new thresholds: a fresh monitor, warmed up once from the venue's history (an operator action,
             # not polling); its kline streams keep feeding whichever monitor is current
-            self.risk = RiskMonitor(config.risk_monitor) if config.risk_monitor is not None else None
-            if self.risk is not None:
+            self.core.risk = RiskMonitor(config.risk_monitor) if config.risk_monitor is not None else None
+            if self.core.risk is not None:
                 self.spawn(self._preload_risk)
         self.executor.params = config.execution
         self._notice("config", "reloaded settings applied live")
@@ -645,13 +572,15 @@ class GridEngine:
     # --- control (API) --------------------------------------------------------------------------
 
     def trip_breaker(self, actor: str, reason: str) -> bool:
-        event = self.breaker.trip(actor, reason, self.clock.now_ms())
-        self._breaker_event(event)
+        now = self.clock.now_ms()
+        event = self.breaker.trip(actor, reason, now)
+        self.core.breaker_event(event, now)
         return event is not None
 
     def reset_breaker(self, actor: str) -> bool:
-        event = self.breaker.reset(actor, self.clock.now_ms())
-        self._breaker_event(event)
+        now = self.clock.now_ms()
+        event = self.breaker.reset(actor, now)
+        self.core.breaker_event(event, now)
         if event is not None:
             self._decide()
         return event is not None
@@ -686,42 +615,63 @@ class GridEngine:
             )
 
     async def _restore_from_store(self, stored: list[Slot]) -> None:
-        """Slots come back FREE with what they held; the orders open at the stop are re-attached to their
-        slots as last recorded, then asked of the venue: filled while down (applied once), cancelled (slot
-        freed) or still resting (kept). Orders the store never saw are reconciliation's (adopt, cancel)."""
+        """Slots come back FREE with what they held. The orders the store last saw open are re-attached to
+        their slots one at a time, oldest attempt first, each asked of the venue at once: filled while down
+        (applied once), cancelled (slot freed) or still resting (kept). A kill can leave an older attempt
+        recorded as open when it was final: the venue's answer frees the slot for the next one. Orders the
+        store never saw are reconciliation's (adopt or cancel)."""
         now = self.clock.now_ms()
         self.slots.load([_freed(slot) for slot in stored])
         orders = await self.journal.load_open_orders(self.symbol)
+        by_slot: dict[Decimal, list[Order]] = {}
         for order in orders:
             price = self._slot_price(order.client_order_id)
-            if price is None:
-                continue
-            command = PlaceOrder(
-                order.client_order_id,
-                order.symbol,
-                order.side,
-                order.quantity,
-                order.price,
-                order.type,
-                order.time_in_force,
-                order.reduce_only,
-            )
-            try:
-                self.slots.reserve(price, command, now)
-            except SlotStateError as exc:
-                logger.warning("restore: order {} not re-attached: {}", order.client_order_id, exc)
-                continue
-            self.slots.on_ack(order.client_order_id, order)
+            if price is not None:
+                by_slot.setdefault(price, []).append(order)
+        for price, group in by_slot.items():
+            group.sort(key=lambda o: self._attempt(o.client_order_id))
+            for i, order in enumerate(group):
+                cid = order.client_order_id
+                command = PlaceOrder(
+                    cid,
+                    order.symbol,
+                    order.side,
+                    order.quantity,
+                    order.price,
+                    order.type,
+                    order.time_in_force,
+                    order.reduce_only,
+                )
+                try:
+                    self.slots.reserve(price, command, now)
+                except SlotStateError as exc:
+                    logger.warning("restore: order {} not re-attached: {}", cid, exc)
+                    continue
+                self.slots.on_ack(cid, order)
+                await self._settle(cid)
+                slot = self.slots.slot(price)
+                if (
+                    i < len(group) - 1
+                    and slot is not None
+                    and slot.client_order_id == cid
+                    and slot.slot_status is SlotStatus.LOCKED
+                ):
+                    # an older attempt still rests though a newer one was sent: one order per slot, always
+                    await self.executor.cancel(
+                        [CancelOrder(cid, self.symbol, order.venue_order_id, "restart")]
+                    )
         self._release_early_updates()
-        for order in orders:
-            await self._settle(order.client_order_id)
         self._notice("restore", f"restored {len(stored)} slots and {len(orders)} open orders from the store")
+
+    def _attempt(self, client_order_id: str) -> int:
+        assert self.instrument is not None
+        return parse_client_order_id(client_order_id, self.instrument.tick_size).attempt
 
     def _release_early_updates(self) -> None:
         self._restored = True
         early, self._early_updates = self._early_updates, []
         if early:
-            self.on_order_updates(early)
+            self._apply_updates(early)
 
     def _slot_price(self, client_order_id: str) -> Decimal | None:
         assert self.instrument is not None
@@ -767,7 +717,9 @@ class GridEngine:
                 self._notice("reconcile", f"position {action.local} -> venue {action.venue}: force-synced")
                 self._force_sync(action.venue)
             elif isinstance(action, TripBreaker):
-                self._breaker_event(self.breaker.record_divergence(action.divergence, now, action.detail))
+                self.core.breaker_event(
+                    self.breaker.record_divergence(action.divergence, now, action.detail), now
+                )
         if cancels:
             await self.executor.cancel(cancels)
         for finding in report.findings:
@@ -798,7 +750,7 @@ class GridEngine:
             fill = self._missed_fill(order, order.filled - known)
         if slot is not None and slot.slot_status is SlotStatus.PENDING:
             self.slots.on_ack(client_order_id, order)
-        self.on_order_updates([OrderUpdated(order, fill)])
+        self._apply_updates([OrderUpdated(order, fill)])
 
     def _missed_fill(self, order: Order, quantity: Decimal) -> Fill:
         assert self.instrument is not None
@@ -866,7 +818,8 @@ class GridEngine:
         while True:
             await self.clock.sleep(min(1.0, self.config.reconcile_interval, self.config.cleanup_interval))
             now_loop = self.clock.monotonic()
-            self._breaker_event(self.breaker.tick(self.clock.now_ms()))
+            self.core.tick(self.clock.now_ms())
+            self.core.prune()  # forget far, empty, FREE levels: the book stays bounded over months
             for cid in self.slots.ambiguous_orders():
                 await self._settle(cid)
             if now_loop >= next_reconcile:
@@ -884,9 +837,8 @@ class GridEngine:
         latest = self.prices.latest
         if latest is None or self.config.cleanup is None:
             return
-        open_orders = [_slot_order(s, self.symbol) for s in self.slots.slots.values()]
-        orders = [o for o in open_orders if o is not None]
-        cancels = decide_cleanup(orders, latest.price, self.clock.now_ms(), self.config.cleanup)
+        now = self.clock.now_ms()
+        cancels = decide_cleanup(slot_orders(self.core), latest.price, now, self.config.cleanup)
         if cancels:
             self.dispatch(cancels, self.clock.now_ms())
 
@@ -926,11 +878,11 @@ class GridEngine:
                 logger.warning("risk klines {} failed ({}); resubscribing", symbol, exc)
                 await self.clock.sleep(1.0)
                 continue
-            monitor = self.risk  # the current one: a reload may have replaced it
-            if monitor is None:
+            if self.core.risk is None:  # a reload switched the monitor off
                 return
             for kline in klines:
-                self._risk_event(monitor.on_kline(kline, self.clock.now_ms()))
+                if self.core.on_risk_kline(kline, self.clock.now_ms()) is not None:
+                    self._decide()  # a trigger cancels every buy at once; a recovery resumes placement
 
     async def _run_interval_klines(
         self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -939,7 +891,8 @@ class GridEngine:
         assert dyn is not None
         timeframe_ms(dyn.timeframe)  # validates
         history = await self.exchange.fetch_ohlcv(self.symbol, dyn.timeframe, limit=dyn.atr_period * 3)
-        self._klines.extend(history)
+        for kline in history:
+            self.core.on_interval_kline(kline)
         task_status.started()
         while True:
             try:
@@ -949,10 +902,7 @@ class GridEngine:
                 await self.clock.sleep(1.0)
                 continue
             for kline in klines:
-                if self._klines and self._klines[-1].open_time == kline.open_time:
-                    self._klines[-1] = kline
-                elif not self._klines or kline.open_time > self._klines[-1].open_time:
-                    self._klines.append(kline)
+                self.core.on_interval_kline(kline)
 
 
 def _freed(slot: Slot) -> Slot:
@@ -967,36 +917,4 @@ def _freed(slot: Slot) -> Slot:
         order_qty=Decimal(0),
         order_status=None,
         filled_qty=Decimal(0),
-    )
-
-
-def _reject_reason(error: VenueError) -> RejectReason:
-    if isinstance(error, OrderWouldCross):
-        return RejectReason.POST_ONLY
-    if isinstance(error, InsufficientFunds):
-        return RejectReason.INSUFFICIENT_FUNDS
-    if isinstance(error, InvalidOrder):
-        return RejectReason.INVALID
-    return RejectReason.OTHER
-
-
-def _slot_order(slot: Any, symbol: str) -> Order | None:
-    """The resting order a LOCKED slot works, as an `Order` for the cleanup decision."""
-    from opensqt.model import OrderStatus, OrderType
-
-    if slot.slot_status is not SlotStatus.LOCKED or slot.client_order_id is None or slot.order_price is None:
-        return None
-    if slot.order_side is None or slot.order_qty <= 0:
-        return None
-    return Order(
-        client_order_id=slot.client_order_id,
-        symbol=symbol,
-        side=slot.order_side if isinstance(slot.order_side, Side) else Side(slot.order_side),
-        type=OrderType.LIMIT,
-        quantity=slot.order_qty,
-        price=slot.order_price,
-        venue_order_id=slot.venue_order_id,
-        filled=slot.filled_qty,
-        status=slot.order_status or OrderStatus.NEW,
-        ts_init=slot.ts_update,
     )

@@ -236,8 +236,8 @@ async def test_risk_trigger_cancels_buys_and_recovery_resumes() -> None:
     run = await run_grid(rows, cfg=config(cancel_on_exit=False))
     assert any(o.side is Side.BUY for o in run.open_orders())
     gate = StaticRiskGate(True)
-    snapshot = run.engine.snapshot(run.clock.now_ms())
+    snapshot = run.engine.core.snapshot(run.clock.now_ms())
     assert snapshot is not None and not snapshot.risk_triggered
     run.engine.risk = gate  # type: ignore[assignment]
-    snapshot = run.engine.snapshot(run.clock.now_ms())
+    snapshot = run.engine.core.snapshot(run.clock.now_ms())
     assert snapshot is not None and snapshot.risk_triggered

@@ -92,3 +92,45 @@ async def test_restart_after_a_crash_ends_in_the_venue_state(tmp_path: Path) -> 
         ("sell", Decimal("60000.0")),
     ]
     assert len({f.trade_id for f in fills}) == len(fills) == 3
+
+
+async def test_a_stale_open_record_of_an_older_attempt_does_not_hide_the_live_order(tmp_path: Path) -> None:
+    # A kill between an order's final update and its write leaves it "open" in the store; the next attempt
+    # for the same slot was sent after. Restart must settle the old one (gone) and re-attach the live one.
+    from opensqt.model import Order, OrderType, Side, TimeInForce
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    await _session(
+        url,
+        exchange,
+        clock,
+        [
+            ("trade", T0 + 1000, "60000", "0.5", "buy"),
+            ("trade", T0 + 2000, "59850", "1", "sell"),
+        ],
+        crash=False,
+    )
+    store = open_store(url)
+    ghost = Order(
+        "tBcu6wN0",
+        SYMBOL,
+        Side.SELL,
+        OrderType.LIMIT,
+        Decimal("0.016"),
+        Decimal("60000.0"),
+        venue_order_id="999",
+        time_in_force=TimeInForce.POST_ONLY,
+        reduce_only=True,
+        ts_init=T0,
+    )
+    store.orders.record_sent("bot", "sim", ghost, T0)
+    store.close()
+    # the live sell (attempt 2) fills while down
+    await MarketPlayer(make_tape([("trade", T0 + 3000, "60050", "1", "buy")]), [exchange], clock=clock).run()
+    second = await _session(url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False)
+    assert second.slots.inventory == 0 == sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
+    assert second.slots.round_trips == 1 and second.slots.realized_pnl == Decimal("1.6000")

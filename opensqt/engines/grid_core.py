@@ -1,14 +1,15 @@
-"""`GridCore`: the grid engine's decision flow as plain synchronous code (snapshot -> decide -> reserve ->
-outcomes -> slot updates), with no task group, clock or venue, so a backtest can drive it row by row.
+"""`GridCore`: the grid's decision flow as plain synchronous code (snapshot -> decide -> reserve ->
+outcomes -> slot updates), with no task group, clock or venue.
 
-It mirrors `opensqt.engines.grid_engine.GridEngine` (effective ATR interval at re-centring, inventory skew,
-post-only cooldowns, margin lock, risk monitor, circuit breaker) and is the part the live engine could share.
+One piece serves both settings: the live `GridEngine` wraps it with streams, the executor and the store; the
+backtest drives it row by row. Effective ATR interval at re-centring, inventory skew, post-only cooldowns, the
+margin lock, the risk monitor and the circuit breaker all live here, once.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from opensqt.engines.grid_config import GridEngineConfig
@@ -44,12 +45,21 @@ class GridCore:
     """One grid on one instrument: slots, breaker, risk monitor, interval and the dispatch filters.
 
     Every method takes the time (epoch ms) it happens at; nothing here reads a clock or calls a venue.
+    `instrument` may arrive later (the live engine learns it from the venue). `on_notice(ts_ms, kind, text)`
+    receives the transitions worth an alert (margin lock, breaker, risk); else they collect in `notices`.
+    `paused` (a reason, or None) stops new placements, as an operator pause or a failed store does.
     """
 
-    def __init__(self, config: GridEngineConfig, instrument: Instrument, risk: RiskMonitor | None) -> None:
+    def __init__(
+        self,
+        config: GridEngineConfig,
+        instrument: Instrument | None,
+        risk: RiskMonitor | None,
+        on_notice: Callable[[int, str, str], None] | None = None,
+    ) -> None:
         self.config = config
         self.params = config.params
-        self.instrument = instrument
+        self.instrument: Instrument = instrument  # type: ignore[assignment]  # set before the first decision
         self.slots = SlotManager()
         self.breaker = CircuitBreaker(config.breaker)
         self.risk = risk
@@ -63,10 +73,32 @@ class GridCore:
         self.price_ts = 0
         self.stats: Counter[str] = Counter()
         self.notices: list[tuple[int, str, str]] = []
-        self._tick = instrument.tick_size
+        self.paused: str | None = None
+        self._on_notice = on_notice
+        self._set_timing(config)
+
+    def _set_timing(self, config: GridEngineConfig) -> None:
         self._stale_ms = int(config.price_stale_seconds * 1000)
         self._cooldown_ms = int(config.post_only_retry_delay * 1000)
         self._margin_ms = int(config.margin_lock_seconds * 1000)
+
+    def reconfigure(self, config: GridEngineConfig) -> None:
+        """Adopt reloaded settings (the symbol stays). A new base interval applies at once unless the ATR
+        drives it (then at the next re-centring); new risk thresholds start a fresh monitor, which the caller
+        warms up (`risk` is replaced only when its settings changed)."""
+        old = self.params
+        self.config = config
+        self.params = config.params
+        self._set_timing(config)
+        self.breaker.reconfigure(config.breaker)
+        if config.params.interval != old.interval and config.dynamic is None:
+            self.interval = config.params.interval
+
+    def notice(self, now_ms: int, kind: str, message: str) -> None:
+        if self._on_notice is not None:
+            self._on_notice(now_ms, kind, message)
+        else:
+            self.notices.append((now_ms, kind, message))
 
     # --- reads -------------------------------------------------------------------------------------
 
@@ -77,15 +109,16 @@ class GridCore:
     def is_stale(self, now_ms: int) -> bool:
         return self.price is None or now_ms - self.price_ts > self._stale_ms
 
-    def effective_interval(self, price: Decimal) -> Decimal:
-        """As the engine: the ATR interval changes only at re-centring (resting orders keep their lattice)."""
-        centre = grid_centre(price, self.interval, self.instrument)
+    def effective_interval(self, price: Decimal, shift: Decimal = ZERO) -> Decimal:
+        """The ATR interval changes only at re-centring, so resting orders keep the lattice they joined.
+        Also records the (skewed) centre the decision uses, for the status line and the API."""
+        centre = grid_centre(price, self.interval, self.instrument, shift)
         if centre != self.centre and self.config.dynamic is not None:
             new = self._atr_interval()
             if new is not None and new != self.interval:
                 self.interval = new
                 self.stats["interval_changes"] += 1
-                centre = grid_centre(price, self.interval, self.instrument)
+                centre = grid_centre(price, self.interval, self.instrument, shift)
         self.centre = centre
         return self.interval
 
@@ -108,7 +141,7 @@ class GridCore:
             self.baseline_atr,
             dyn.min_interval or base / 2,
             dyn.max_interval or base * 5,
-            self._tick,
+            self.instrument.tick_size,
         )
 
     def centre_shift(self, price: Decimal) -> Decimal:
@@ -127,14 +160,15 @@ class GridCore:
         if price is None:
             return None
         slots = self.slots
+        shift = self.centre_shift(price)
         return GridSnapshot(
             price=price,
             slots=slots.slots,
             open_orders=slots.open_order_count,
-            interval=self.effective_interval(price),
-            centre_shift=self.centre_shift(price),
+            interval=self.effective_interval(price, shift),
+            centre_shift=shift,
             inventory=slots.inventory,
-            paused=self.breaker.is_open,
+            paused=self.breaker.is_open or self.paused is not None,
             margin_locked=now_ms < self.margin_locked_until_ms,
             risk_triggered=self.risk_triggered,
             price_stale=self.is_stale(now_ms),
@@ -152,7 +186,7 @@ class GridCore:
     # --- dispatch ----------------------------------------------------------------------------------
 
     def _slot_of(self, command: PlaceOrder) -> Decimal:
-        return parse_client_order_id(command.client_order_id, self._tick).slot_price
+        return parse_client_order_id(command.client_order_id, self.instrument.tick_size).slot_price
 
     def dispatch(
         self, commands: Sequence[Command], now_ms: int
@@ -209,7 +243,7 @@ class GridCore:
     # --- outcomes ----------------------------------------------------------------------------------
 
     def on_ack(self, command: PlaceOrder, order: Order, now_ms: int) -> list[SlotChange]:
-        return self._after(self.slots.on_ack(command.client_order_id, order), now_ms)
+        return self.account(self.slots.on_ack(command.client_order_id, order), now_ms)
 
     def on_rejected(self, command: PlaceOrder, error: VenueError, now_ms: int) -> bool:
         """A refused submit. Returns True when the engine would decide again at once (margin lock)."""
@@ -224,39 +258,42 @@ class GridCore:
             already = now_ms < self.margin_locked_until_ms
             self.margin_locked_until_ms = now_ms + self._margin_ms
             if not already:
-                self.notices.append((now_ms, "margin_lock", f"insufficient margin ({error})"))
+                self.notice(
+                    now_ms, "margin_lock", f"insufficient margin ({error}): buys paused and cancelled"
+                )
             again = True
         else:
-            self._breaker(self.breaker.record_venue_error(now_ms, type(error).__name__), now_ms)
-        self._after(changes, now_ms)
+            self.breaker_event(self.breaker.record_venue_error(now_ms, type(error).__name__), now_ms)
+        self.account(changes, now_ms)
         return again
 
     def on_cancel_done(self, order: Order, now_ms: int) -> list[SlotChange]:
         self.stats["cancelled"] += 1
-        return self._after(self.slots.apply(OrderUpdated(order)), now_ms)
+        return self.account(self.slots.apply(OrderUpdated(order)), now_ms)
 
-    def on_cancel_failed(self, command: CancelOrder, order: Order | None, now_ms: int) -> None:
-        if order is not None:
-            self._after(self.slots.apply(OrderUpdated(order)), now_ms)
+    def on_cancel_failed(self, command: CancelOrder, order: Order | None, now_ms: int) -> list[SlotChange]:
+        changes = self.account(self.slots.apply(OrderUpdated(order)), now_ms) if order is not None else []
         self.slots.on_cancel_failed(command.client_order_id)
+        return changes
 
     def on_update(self, update: OrderUpdated, now_ms: int) -> list[SlotChange]:
-        return self._after(self.slots.apply(update), now_ms)
+        return self.account(self.slots.apply(update), now_ms)
 
-    def _after(self, changes: list[SlotChange], now_ms: int) -> list[SlotChange]:
+    def account(self, changes: list[SlotChange], now_ms: int) -> list[SlotChange]:
+        """Book what slot changes mean beyond the slots: fills counted, round trips fed to the breaker."""
         for change in changes:
             if change.fee:
                 self.stats["fills"] += 1
             if change.realized_pnl:
-                self._breaker(
+                self.breaker_event(
                     self.breaker.record_round_trip(change.realized_pnl - change.fee, now_ms), now_ms
                 )
         return changes
 
-    def _breaker(self, event: BreakerEvent | None, now_ms: int) -> None:
+    def breaker_event(self, event: BreakerEvent | None, now_ms: int) -> None:
         if event is not None:
             self.stats["breaker_events"] += 1
-            self.notices.append((now_ms, "circuit_breaker", str(event)))
+            self.notice(now_ms, "circuit_breaker", str(event))
 
     def prune(self) -> None:
         """Forget FREE, empty slots far outside the window once there are many (decision-neutral: the
@@ -280,15 +317,17 @@ class GridCore:
     def on_risk_kline(self, kline: Kline, now_ms: int) -> RiskEvent | None:
         if self.risk is None:
             return None
-        event = self.risk.on_kline(kline, now_ms)
+        return self.risk_event(self.risk.on_kline(kline, now_ms), now_ms)
+
+    def risk_event(self, event: RiskEvent | None, now_ms: int) -> RiskEvent | None:
         if event is not None:
             self.stats["risk_events"] += 1
-            self.notices.append((now_ms, "risk_monitor", str(event)))
+            self.notice(now_ms, "risk_monitor", str(event))
         return event
 
     def tick(self, now_ms: int) -> None:
         """The housekeeping timer's pure part: the breaker's cooldown."""
-        self._breaker(self.breaker.tick(now_ms), now_ms)
+        self.breaker_event(self.breaker.tick(now_ms), now_ms)
 
     def next_timed_change(self, now_ms: int) -> int | None:
         """The earliest time after `now_ms` at which a flag the decision reads changes by time alone."""
