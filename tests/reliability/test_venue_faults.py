@@ -150,9 +150,8 @@ def test_every_fault_at_once_on_random_paths(
 
     def arm(i: int, run: Run) -> None:
         run.exchange.faults.drop_stream("orders", after=drop_every)
-        run.exchange.faults.fail_next(
-            "create_orders", RateLimited("429 (injected)", retry_after=0.5), times=2
-        )
+        for op in CREATES:
+            run.exchange.faults.fail_next(op, RateLimited("429 (injected)", retry_after=0.5), times=2)
 
     segments = _segments(chop)
     run = anyio.run(lambda: run_segments(segments, faults=plan, hook=_fault_hook(arm, len(segments))))  # type: ignore[arg-type]
