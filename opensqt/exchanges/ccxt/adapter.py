@@ -425,32 +425,14 @@ class CcxtExchange:
 
     async def watch_trades(self, symbol: str) -> list[Trade]:
         raw = await self._call(self._client.watch_trades(symbol))
-        return [
-            Trade(
-                symbol=symbol,
-                price=parse.dec(t["price"], "trade price"),
-                quantity=parse.dec(t["amount"], "trade amount"),
-                side=Side(t.get("side") or "buy"),
-                trade_id=str(t.get("id") or ""),
-                ts_event=int(t.get("timestamp") or 0),
-            )
-            for t in raw
-        ]
+        return self._parse(_trades_from_ccxt, symbol, raw)
 
     async def watch_ticker(self, symbol: str) -> Ticker:
         return self._parse(parse.ticker_from_ccxt, await self._call(self._client.watch_ticker(symbol)))
 
     async def watch_bids_asks(self, symbol: str) -> BookTop:
         raw = await self._call(self._client.watch_bids_asks([symbol]))
-        t = raw[symbol]
-        return BookTop(
-            symbol=symbol,
-            bid=parse.dec(t["bid"], "bid"),
-            bid_qty=parse.dec(t["bidVolume"], "bidVolume"),
-            ask=parse.dec(t["ask"], "ask"),
-            ask_qty=parse.dec(t["askVolume"], "askVolume"),
-            ts_event=int(t.get("timestamp") or 0),
-        )
+        return self._parse(_book_top_from_ccxt, symbol, raw[symbol])
 
     async def watch_ohlcv(self, symbol: str, timeframe: str = "1m") -> list[Kline]:
         rows = await self._call(self._client.watch_ohlcv(symbol, timeframe))
@@ -616,3 +598,22 @@ class CcxtExchange:
             raise ours.ExchangeError(
                 f"{self.name}: unreadable venue answer: {exc}", venue=self.name
             ) from None
+
+
+def _trades_from_ccxt(symbol: str, raw: Sequence[Mapping[str, Any]]) -> list[Trade]:
+    # a trade at a price <= 0 would become the engine's market price: refuse the batch (one clear error)
+    out = []
+    for t in raw:
+        price, amount = parse.dec(t["price"], "trade price"), parse.dec(t["amount"], "trade amount")
+        if price <= 0 or amount <= 0:
+            raise ValueError(f"trade {t.get('id')}: price and amount must be > 0, got {price}, {amount}")
+        side, ts = Side(t.get("side") or "buy"), int(t.get("timestamp") or 0)
+        out.append(Trade(symbol, price, amount, side, str(t.get("id") or ""), ts))
+    return out
+
+
+def _book_top_from_ccxt(symbol: str, t: Mapping[str, Any]) -> BookTop:
+    bid, bid_qty, ask, ask_qty = (parse.dec(t[k], k) for k in ("bid", "bidVolume", "ask", "askVolume"))
+    if bid <= 0 or ask <= 0 or bid_qty < 0 or ask_qty < 0:
+        raise ValueError(f"book top {symbol}: prices must be > 0 and sizes >= 0, got {bid}, {ask}")
+    return BookTop(symbol, bid, bid_qty, ask, ask_qty, int(t.get("timestamp") or 0))
