@@ -34,21 +34,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
 
 
 def _int(rng: random.Random, bits: int) -> int:
-    return rng.choice(
-        [
-            0,
-            -1,
-            1,
-            10,
-            1000,
-            1001,
-            10_000,
-            10_001,
-            -(2 ** (bits - 1)),
-            2 ** (bits - 1) - 1,
-            rng.randint(-(2**20), 2**20),
-        ]
-    )
+    edges = [0, -1, 1, 10, 1000, 1001, 10_000, 10_001, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1]
+    return int(rng.choice([*edges, rng.randint(-(2**20), 2**20)]))
 
 
 def _text(rng: random.Random) -> str:
