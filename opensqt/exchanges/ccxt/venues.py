@@ -61,6 +61,9 @@ VENUES: dict[str, VenueSpec] = {
                 "fetchCurrencies": False,
                 "defaultType": "future",
                 "warnOnFetchOpenOrdersWithoutSymbol": False,
+                # ccxt's background position snapshot compares numbers, which our string mode breaks
+                # (TypeError in a detached task); positions come from fetch_positions instead
+                "watchPositions": {"fetchPositionsSnapshot": False},
             },
         ),
         VenueSpec(
