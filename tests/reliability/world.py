@@ -138,8 +138,8 @@ def calm(plan: FaultPlan) -> None:
 
 def check_invariants(run: Run) -> None:
     """What must hold once the venue is quiet: one order per slot, slots agree with the venue's open orders,
-    the slots' inventory equals the venue's position, closing sells never exceed it, replays change nothing,
-    and no slot is stuck PENDING."""
+    the slots' inventory equals the venue's position, closing sells never exceed it, every fill is applied
+    once (fees equal), replays change nothing, and no slot is stuck PENDING."""
     per_slot = run.orders_per_slot()
     assert all(count == 1 for count in per_slot.values()), per_slot
     held = run.engine.slots.inventory
@@ -151,6 +151,11 @@ def check_invariants(run: Run) -> None:
     locked = {s.client_order_id for s in slots if s.slot_status is SlotStatus.LOCKED}
     assert live == locked, (live - locked, locked - live)
     assert not [s for s in slots if s.slot_status is SlotStatus.PENDING]
+    # every venue fill applied exactly once: the fees the slots booked equal what the venue charged
+    assert run.engine.slots.fees == run.venue.account.fees.get("USDT", Decimal(0)), (
+        run.engine.slots.fees,
+        run.venue.account.fees,
+    )
     version = run.engine.slots.version
     for live_order in run.venue.orders.values():
         assert run.engine.slots.apply(OrderUpdated(live_order.snapshot(0))) == []
