@@ -27,6 +27,7 @@ from opensqt.engines.grid_engine import GridEngine, StartupError
 from opensqt.engines.journal import EngineJournal, NullJournal
 from opensqt.engines.preflight import preflight_hook
 from opensqt.exchanges.base import Exchange
+from opensqt.exchanges.errors import VenueError
 
 if True:  # keep config typing light at import time
     from opensqt.config import Settings
@@ -222,6 +223,11 @@ async def run_market_maker(
     except* StartupError as group:
         for exc in _leaves(group):
             print(f"market_maker: {exc}", file=sys.stderr)
+        code = EXIT_FAILURE
+    except* VenueError as group:
+        # an unreachable or refusing venue: one line naming it, not a traceback
+        for exc in _leaves(group):
+            print(f"market_maker: venue {venue.exchange.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = EXIT_FAILURE
     finally:
         _remove_pid(settings)
