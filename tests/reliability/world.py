@@ -4,7 +4,6 @@ between them (websocket drops every few seconds, storms that start and stop), th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import anyio
@@ -46,14 +45,6 @@ class LateUpdates(FaultPlan):
                 out.append(u)
         self.delivered_late += len(late)
         return out + late
-
-
-@dataclass
-class Report:
-    run: Run
-    segments: int
-    fills_seen: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def zigzag(
