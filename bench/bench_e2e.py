@@ -44,7 +44,7 @@ def main() -> None:
         "--rate-limit",
         type=int,
         default=100,
-        help="requests/s allowed to the venue account (ccxt spaces them)",
+        help="requests/s to the venue (ccxt spaces them)",
     )
     parser.add_argument("--interval", type=int, default=25, help="USDT; > 24 pays both maker fees at 60k")
     args = parser.parse_args()
