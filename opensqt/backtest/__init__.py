@@ -6,10 +6,10 @@ Public API: `run_backtest`, `BacktestConfig`, `BacktestResult`, `Summary`, `swee
 """
 
 from opensqt.backtest.cache import load_cached
-from opensqt.engines.grid_core import GridCore
 from opensqt.backtest.driver import BacktestConfig, as_backtest_config, run_backtest
 from opensqt.backtest.result import BacktestResult, Summary
 from opensqt.backtest.sweep import sweep
+from opensqt.engines.grid_core import GridCore
 
 __all__ = [
     "BacktestConfig",

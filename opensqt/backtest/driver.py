@@ -21,11 +21,11 @@ import numpy as np
 from loguru import logger
 
 from opensqt.backtest.band import quiet_band
-from opensqt.engines.grid_core import GridCore, slot_orders
 from opensqt.backtest.klines import KlineSeries, aggregate
 from opensqt.backtest.result import BacktestResult, RunRecord
 from opensqt.data.market_data import DataError, EventKind, MarketData
 from opensqt.engines.grid_config import GridEngineConfig, engine_config_from_settings
+from opensqt.engines.grid_core import GridCore, slot_orders
 from opensqt.exchanges.errors import VenueError
 from opensqt.exchanges.sim import DEFAULT_INSTRUMENTS, SimVenue
 from opensqt.exchanges.sim.orders import Liquidated

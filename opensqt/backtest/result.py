@@ -20,8 +20,8 @@ from opensqt.model import Fill, Instrument, LiquiditySide, PlaceOrder, Position,
 if TYPE_CHECKING:
     import pandas as pd
 
-    from opensqt.engines.grid_core import GridCore
     from opensqt.backtest.driver import BacktestConfig
+    from opensqt.engines.grid_core import GridCore
     from opensqt.exchanges.sim import SimVenue
 
 ZERO = Decimal(0)

@@ -23,8 +23,8 @@ from opensqt.model import (
     Side,
     TimeInForce,
 )
-from tests.conftest import SHARED_DATA
 from opensqt.testing.tapes import make_tape
+from tests.conftest import SHARED_DATA
 
 BTC = "BTC/USDT:USDT"
 CAPTURE = SHARED_DATA / "binance-usdm" / "btcusdt_20240808.gz"
