@@ -65,7 +65,12 @@ RULES: tuple[ReloadRule, ...] = (
         "trading.dynamic_interval.enabled",
         "trading.dynamic_interval.timeframe",
     ),
-    *_refused("the alert webhook is set up at start-up", "risk_control.webhook_url"),
+    *_refused(
+        "the alert webhook and the emergency-exit policy are set up at start-up",
+        "risk_control.webhook_url",
+        "risk_control.emergency_max_loss",
+        "risk_control.emergency_liquidation_buffer",
+    ),
     *_refused(
         "the risk monitor's kline streams and averages are built at start-up",
         "risk_control.enabled",

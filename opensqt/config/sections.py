@@ -149,6 +149,18 @@ class RiskControlConfig(Section):
     circuit_breaker: CircuitBreakerConfig = setting(
         default_factory=CircuitBreakerConfig, description="Circuit breaker."
     )
+    emergency_max_loss: OptDec = setting(
+        None,
+        "Emergency exit (cancel all, close the position at market, halt until `ctl reset`) when the grid's "
+        "unrealized loss reaches this many quote units; empty: off.",
+        gt=0,
+    )
+    emergency_liquidation_buffer: OptDec = setting(
+        None,
+        "Emergency exit when the mark is within this fraction of the liquidation price; empty: off.",
+        gt=0,
+        lt=1,
+    )
     webhook_url: OptSecret = setting(
         None,
         "Alerts (risk monitor, breaker, margin lock, reconciliation) are POSTed as JSON to this http(s) URL; "

@@ -98,24 +98,7 @@ class GridApi:
     # --- derived views ----------------------------------------------------------------------------
 
     def position(self) -> Position:
-        """The position its slots hold: signed size, average entry, unrealized PnL at the last price."""
-        engine = self.engine
-        book = engine.slots.snapshot()
-        size = book.inventory  # signed: short slots count negative
-        cost = sum((p.cost_basis for p in book.pnl), Decimal(0))
-        entry = abs(cost / size) if size else Decimal(0)
-        latest = engine.prices.latest
-        mark = latest.price if latest else None
-        unrealized = (mark - entry) * size if (mark is not None and size) else Decimal(0)
-        return Position(
-            symbol=engine.symbol,
-            size=size,
-            entry_price=entry,
-            unrealized_pnl=unrealized,
-            leverage=engine.config.leverage,
-            mark_price=mark,
-            ts_event=engine.clock.now_ms(),
-        )
+        return self.engine.position()
 
     def _pnl_point(self, now: int) -> PnlPoint:
         book = self.engine.slots

@@ -43,16 +43,21 @@ from opensqt.model import (
     Instrument,
     LiquiditySide,
     Order,
+    OrderType,
     OrderUpdated,
     PlaceOrder,
+    Position,
     Side,
     Slot,
     SlotStatus,
     timeframe_ms,
 )
 from opensqt.risk import (
+    SYSTEM_ACTOR,
     AdoptOrder,
     CircuitBreaker,
+    EmergencyExitPolicy,
+    ExitContext,
     ForceSyncPosition,
     LocalView,
     QueryOrder,
@@ -154,6 +159,7 @@ class GridEngine:
         journal: EngineJournal | None = None,
         rate_limit: float = 10.0,
         preflight: Callable[[GridEngine], Any] | None = None,
+        exit_policy: EmergencyExitPolicy | None = None,
     ) -> None:
         self.exchange = exchange
         self.config = config
@@ -187,6 +193,9 @@ class GridEngine:
         self.order_stream_live = False
         self.last_reconcile: ReconcileReport | None = None
         self._preflight = preflight
+        # §16: asked on every position change; True runs the emergency exit (cancel all, close, halt)
+        self.exit_policy = exit_policy
+        self.exiting: str | None = None
         self._tg: TaskGroup | None = None
         self._stopping = False
         self._restored = False
@@ -431,6 +440,70 @@ class GridEngine:
         """Record and publish slot changes the core has already accounted for."""
         self.journal.slots_changed(self.symbol, [c.after for c in changes])
         self._emit(SlotsChanged(self.slots.version, tuple(changes)))
+        if any(c.before.position_qty != c.after.position_qty for c in changes):
+            self._check_exit()
+
+    # --- position and the emergency exit (§16) ------------------------------------------------------
+
+    def position(self) -> Position:
+        """The position the slots hold: signed size, average entry, unrealized PnL at the last price."""
+        book = self.slots.snapshot()
+        size = book.inventory  # signed: short slots count negative
+        cost = sum((p.cost_basis for p in book.pnl), Decimal(0))
+        entry = abs(cost / size) if size else Decimal(0)
+        latest = self.prices.latest
+        mark = latest.price if latest else None
+        unrealized = (mark - entry) * size if (mark is not None and size) else Decimal(0)
+        return Position(
+            symbol=self.symbol,
+            size=size,
+            entry_price=entry,
+            unrealized_pnl=unrealized,
+            leverage=self.config.leverage,
+            mark_price=mark,
+            ts_event=self.clock.now_ms(),
+        )
+
+    def _check_exit(self) -> None:
+        if self.exit_policy is None or self.exiting is not None or self.phase != "trading":
+            return
+        position = self.position()
+        context = ExitContext(
+            now_ms=self.clock.now_ms(),
+            mark_price=position.mark_price,
+            risk_triggered=self.risk_triggered,
+            breaker_open=self.breaker.is_open,
+        )
+        if self.exit_policy.should_emergency_exit(position, context):
+            reason = (
+                f"position {position.size} at {position.mark_price}, unrealized {position.unrealized_pnl}"
+            )
+            self.exiting = reason
+            self.spawn(self.emergency_exit, reason)
+
+    async def emergency_exit(self, reason: str) -> None:
+        """Cancel every order, close the position with a reduce-only market order, and stay halted until an
+        operator resets (`ctl reset` clears the breaker this trips)."""
+        now = self.clock.now_ms()
+        self.exiting = reason
+        self.core.paused = f"emergency exit: {reason}"
+        self.core.breaker_event(self.breaker.trip(SYSTEM_ACTOR, f"emergency exit: {reason}", now), now)
+        self._notice("emergency_exit", reason)
+        await self._retry(self.exchange.cancel_all_orders, self.symbol)
+        size = await self._venue_position()
+        if size != 0:
+            close = PlaceOrder(
+                client_order_id=f"{self.params.bot_tag}X{now:x}",  # no slot parses from it: never a slot's
+                symbol=self.symbol,
+                side=Side.SELL if size > 0 else Side.BUY,
+                quantity=abs(size),
+                type=OrderType.MARKET,
+                reduce_only=True,
+            )
+            await self.executor.place([close])
+        self._force_sync(await self._venue_position())
+        self._decide()  # orders that were in flight during the cancel are cancelled as they land
+        self._notice("emergency_exit", f"done: venue position {await self._venue_position()}")
 
     def _emit(self, event: EngineEvent) -> None:
         for listener in self.listeners:
@@ -473,6 +546,20 @@ class GridEngine:
         if snap is None:
             return
         self.core.stats["decisions"] += 1
+        if self.exiting is not None:
+            # halted by an emergency exit: every order that still rests (one in flight when the venue's
+            # orders were cancelled) is cancelled, nothing is placed
+            in_flight = self.slots.cancels_in_flight()
+            commands: list[Command] = [
+                CancelOrder(slot.client_order_id, self.symbol, slot.venue_order_id, "emergency exit")
+                for slot in self.slots.slots.values()
+                if slot.slot_status is SlotStatus.LOCKED
+                and slot.client_order_id is not None
+                and slot.client_order_id not in in_flight
+            ]
+            if commands:
+                self.dispatch(commands, now)
+            return
         commands = decide_grid_orders(snap, self.params, self.instrument)
         if commands and self.dispatch(commands, now) and self.on_latency is not None:
             self.on_latency(time.perf_counter() - started)
@@ -581,6 +668,9 @@ class GridEngine:
         now = self.clock.now_ms()
         event = self.breaker.reset(actor, now)
         self.core.breaker_event(event, now)
+        if event is not None and self.exiting is not None:
+            self.exiting = None  # the operator has looked: trading may resume
+            self.core.paused = None
         if event is not None:
             self._decide()
         return event is not None
@@ -820,6 +910,7 @@ class GridEngine:
             now_loop = self.clock.monotonic()
             self.core.tick(self.clock.now_ms())
             self.core.prune()  # forget far, empty, FREE levels: the book stays bounded over months
+            self._check_exit()  # the mark moves the unrealized PnL even without a fill
             for cid in self.slots.ambiguous_orders():
                 await self._settle(cid)
             if now_loop >= next_reconcile:

@@ -189,6 +189,7 @@ async def run_market_maker(
         if settings.app.active_exchanges[0] in settings.exchanges
         else 10.0,
         preflight=preflight_hook(settings.trading.position_safety_check, settings.trading.max_leverage),
+        exit_policy=_exit_policy(settings),
     )
     engine_box.append(engine)
     code = EXIT_OK
@@ -271,6 +272,15 @@ def _remove_pid(settings: Settings) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+def _exit_policy(settings: Settings) -> Any:
+    from opensqt.risk import LossLimitExitPolicy
+
+    rc = settings.risk_control
+    if rc.emergency_max_loss is None and rc.emergency_liquidation_buffer is None:
+        return None
+    return LossLimitExitPolicy(rc.emergency_max_loss, rc.emergency_liquidation_buffer)
 
 
 async def _start_alerts(settings: Settings, engine: GridEngine, tg: TaskGroup) -> None:

@@ -92,6 +92,7 @@ async def run_grid(
     faults: FaultPlan | None = None,
     balance: Decimal = Decimal(100_000),
     quiet_ms: int = 0,
+    exit_policy: Any = None,
 ) -> Run:
     """Start the engine, play `rows`, let everything settle, return the venue and engine for inspection.
 
@@ -100,7 +101,7 @@ async def run_grid(
     clock = ManualClock(T0)
     venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": balance})
     exchange = SimExchange(venue, faults=faults)
-    engine = GridEngine(exchange, cfg or config(), clock)
+    engine = GridEngine(exchange, cfg or config(), clock, exit_policy=exit_policy)
     run = Run(engine, venue, exchange, clock)
     async with anyio.create_task_group() as tg:
         tg.start_soon(engine.run)

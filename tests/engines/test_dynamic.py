@@ -22,8 +22,12 @@ async def test_interval_widens_with_volatility() -> None:
     calm = _minutes(T0 + 1000, 10, 60000, 10)  # 1m true range ~20
     wild = _minutes(T0 + 1000 + 600_000, 10, 60000, 160)  # 1m true range ~320
     dynamic = DynamicIntervalSettings(
-        atr_period=3, timeframe="1m", scale=Decimal(1), baseline_atr=Decimal(20),
-        min_interval=Decimal(100), max_interval=Decimal(1000),
+        atr_period=3,
+        timeframe="1m",
+        scale=Decimal(1),
+        baseline_atr=Decimal(20),
+        min_interval=Decimal(100),
+        max_interval=Decimal(1000),
     )
     cfg = config(params=params(buy_window=2, sell_window=2), dynamic=dynamic, cancel_on_exit=False)
     calm_run = await run_grid(calm, cfg=cfg)
