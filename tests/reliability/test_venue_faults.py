@@ -157,3 +157,32 @@ def test_every_fault_at_once_on_random_paths(
     run = anyio.run(lambda: run_segments(segments, faults=plan, hook=_fault_hook(arm, len(segments))))  # type: ignore[arg-type]
     check_invariants(run)
     _trading_continues(run)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (docs/RELIABILITY.md): a synthesized gap fill and the late real one both book a fee",
+)
+def test_a_fill_recovered_by_reconciliation_is_not_booked_twice() -> None:
+    # found by the mixed-fault run above (seed 0): the order stream drops, reconciliation books the missed
+    # fill under a synthetic trade id ("<venue id>@<filled>"), then the real fill (trade id "2") arrives late
+    # and its fee is booked again; position and quantities stay right, fees and net PnL are off by one fee
+    plan = LateUpdates(
+        hold_every=4,
+        seed=0,
+        duplicate_rate=0.2,
+        reorder_rate=0.2,
+        network_error_rate=0.2,
+        timeout_rate=0.2,
+        fill_before_ack=True,
+    )
+
+    def arm(i: int, run: Run) -> None:
+        run.exchange.faults.drop_stream("orders", after=1)
+        for op in CREATES:
+            run.exchange.faults.fail_next(op, RateLimited("429 (injected)", retry_after=0.5), times=2)
+
+    segments = _segments([-1, -1, -1, 1, -1, -1, -1, -1, -1, -1])
+    run = anyio.run(lambda: run_segments(segments, faults=plan, hook=_fault_hook(arm, len(segments))))  # type: ignore[arg-type]
+    assert run.engine.stats["gaps_recovered"] == 1
+    check_invariants(run, strict_fees=True)
