@@ -46,7 +46,8 @@ def console(tmp_path: Path) -> Iterator[tuple[io.StringIO, Path]]:
 
 def _emit_everything() -> None:
     # other tests (and SQLAlchemy's engines) set levels on these stdlib loggers: start from "inherit"
-    for name in ("ccxt", "ccxt.base.exchange", "aiohttp.client", "sqlalchemy.engine"):
+    # (SQLAlchemy sets its root logger to WARNING when imported)
+    for name in ("ccxt", "ccxt.base.exchange", "aiohttp.client", "sqlalchemy", "sqlalchemy.engine"):
         logging.getLogger(name).setLevel(logging.NOTSET)
     logger.info("placing order with key {} and secret {}", API_KEY, API_SECRET)
     logger.bind(apiKey=API_KEY, request={"secret": API_SECRET, "side": "buy"}).debug("bound values")
