@@ -333,6 +333,13 @@ class SlotManager:
         fill = event.fill
         if fill is not None and fill.trade_id not in track.trade_ids:
             track.trade_ids.add(fill.trade_id)
+        else:
+            fill = None
+        if fill is not None and track.trade_qty + fill.quantity > track.quantity:
+            # more fills than the order's size: this one was booked already under another id (a fill the
+            # engine recovered from an order query, reported late by the stream): count it once only
+            fill = None
+        if fill is not None:
             track.trade_qty += fill.quantity
             fee = fill.fee
             account = self._account(track.slot_price)
