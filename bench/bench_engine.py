@@ -89,14 +89,16 @@ def program_figures(minutes: float) -> tuple[float, float]:
     exe = ROOT / ".venv" / "bin" / "market_maker"
     cmd = [str(exe) if exe.exists() else "market_maker", "--data-dir", data, "--speed", "60",
            "--duration", str(int(minutes * 60 * 60) + 120)]
+    out = Path(data) / "stdout.txt"
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
+    with out.open("wb") as sink:  # a file, not a pipe: an unread pipe would block the program's prints
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, env=env)
+    while "[trading]" not in out.read_text(errors="replace"):
+        if proc.poll() is not None or time.perf_counter() - start > 60:
+            proc.kill()
+            raise SystemExit(f"market_maker did not start: {out.read_text(errors='replace')[-500:]!r}")
+        time.sleep(0.01)
     started = time.perf_counter() - start
-    if not first.startswith("[trading]"):
-        proc.kill()
-        raise SystemExit(f"market_maker did not start: {first!r}")
     time.sleep(minutes * 60)
     rss_kb = 0
     with open(f"/proc/{proc.pid}/status") as status:
