@@ -127,7 +127,7 @@ def calm(plan: FaultPlan) -> None:
         plan.hold_every = 0
 
 
-def check_invariants(run: Run, *, strict_fees: bool = False) -> None:
+def check_invariants(run: Run) -> None:
     """What must hold once the venue is quiet: one order per slot, slots agree with the venue's open orders,
     the slots' inventory equals the venue's position, closing sells never exceed it, every fill is applied
     once (fees equal), replays change nothing, and no slot is stuck PENDING."""
@@ -142,14 +142,11 @@ def check_invariants(run: Run, *, strict_fees: bool = False) -> None:
     locked = {s.client_order_id for s in slots if s.slot_status is SlotStatus.LOCKED}
     assert live == locked, (live - locked, locked - live)
     assert not [s for s in slots if s.slot_status is SlotStatus.PENDING]
-    # every venue fill applied exactly once: the fees the slots booked equal what the venue charged. Known
-    # gap (docs/RELIABILITY.md, test_a_fill_recovered_by_reconciliation_is_not_booked_twice): when
-    # reconciliation synthesized a missed fill and the real one arrives later, its fee is booked twice.
-    if run.engine.stats["gaps_recovered"] == 0 or strict_fees:
-        assert run.engine.slots.fees == run.venue.account.fees.get("USDT", Decimal(0)), (
-            run.engine.slots.fees,
-            run.venue.account.fees,
-        )
+    # every venue fill applied exactly once: the fees the slots booked equal what the venue charged
+    assert run.engine.slots.fees == run.venue.account.fees.get("USDT", Decimal(0)), (
+        run.engine.slots.fees,
+        run.venue.account.fees,
+    )
     version = run.engine.slots.version
     for live_order in run.venue.orders.values():
         assert run.engine.slots.apply(OrderUpdated(live_order.snapshot(0))) == []
