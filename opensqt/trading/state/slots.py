@@ -77,7 +77,7 @@ class SlotManager:
     slot status, so a fill arriving before its ack, or after its cancel, is booked exactly once.
     """
 
-    def __init__(self, finished_order_memory: int = 10_000) -> None:
+    def __init__(self, finished_order_memory: int = 2_000) -> None:
         if finished_order_memory < 1:
             raise ValueError(f"slot manager: finished_order_memory must be >= 1, got {finished_order_memory}")
         self._slots: dict[Decimal, Slot] = {}
