@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ["opensqt/model", "opensqt/trading/logic", "opensqt/trading/state"]
+PURE = ["opensqt/model", "opensqt/trading/logic", "opensqt/trading/state", "opensqt/risk"]
 FORBIDDEN = {
     "anyio", "asyncio", "ccxt", "grpc", "sqlalchemy", "time", "datetime", "aiohttp", "socket",
     "threading", "random", "loguru", "dbos", "requests", "httpx", "os", "subprocess",
