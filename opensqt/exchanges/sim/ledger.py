@@ -36,6 +36,7 @@ class LedgerMixin:
     _markets: list[MarketState]
     account: Account
     orders: dict[str, LiveOrder]
+    _archived_ids: set[str]
     _buys: list[list[LiveOrder]]
     _sells: list[list[LiveOrder]]
     _out: list[VenueEvent]
@@ -107,7 +108,7 @@ class LedgerMixin:
                 )
         elif cmd.post_only:
             raise InvalidOrder("time_in_force: a market order cannot be post-only", venue=v)
-        if cmd.client_order_id in self.orders:
+        if cmd.client_order_id in self.orders or cmd.client_order_id in self._archived_ids:
             raise DuplicateClientOrderId(
                 f"client_order_id: {cmd.client_order_id!r} is already used on this account", venue=v
             )

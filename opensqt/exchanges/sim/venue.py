@@ -7,6 +7,7 @@ change anything (see `scan.py`) and must give exactly the fills of stepping ever
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -78,6 +79,11 @@ class SimVenue(LedgerMixin):
         self.clock = clock
         self.now_ms = clock.now_ms() if clock else 0
         self.orders: dict[str, LiveOrder] = {}
+        # finished orders stay queryable for a while, then are archived (as venues do): their ids stay
+        # taken, so a client id is still never reused, but their objects no longer hold memory
+        self._finished_orders: deque[str] = deque()
+        self._archived_ids: set[str] = set()
+        self.finished_order_memory = 5_000
         self._buys: list[list[LiveOrder]] = [[] for _ in insts]
         self._sells: list[list[LiveOrder]] = [[] for _ in insts]
         self._out: list[VenueEvent] = []
@@ -337,6 +343,12 @@ class SimVenue(LedgerMixin):
         book = self._buys[o.m.index] if o.sign > 0 else self._sells[o.m.index]
         if o in book:
             book.remove(o)
+        # (an order finished twice, e.g. a reduce-only partial then expired, is listed twice: harmless)
+        self._finished_orders.append(o.cid)
+        while len(self._finished_orders) > self.finished_order_memory:
+            cid = self._finished_orders.popleft()
+            if self.orders.pop(cid, None) is not None:
+                self._archived_ids.add(cid)
 
     def _refresh_orders(self, m: MarketState) -> None:
         buys, sells = self._buys[m.index], self._sells[m.index]
