@@ -49,6 +49,9 @@ class TokenBucket:
         return False
 
     async def acquire(self, cost: float = 1.0) -> None:
+        # fast path: a token is there and nobody queues for one; no lock, no yield to the event loop
+        if not self._lock.locked() and self.try_acquire(cost):
+            return
         async with self._lock:
             while True:
                 now = self._clock()

@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -101,6 +102,19 @@ class Executor:
 
     # --- internals --------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of `max_concurrency` request slots; taken without yielding to the loop when one is free
+        (the common case: a fill's closing order must not queue behind every other ready task)."""
+        try:
+            self._limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._limiter.acquire()
+        try:
+            yield
+        finally:
+            self._limiter.release()
+
     async def _throttle(self) -> None:
         if self.bucket is not None:
             await self.bucket.acquire()
@@ -113,7 +127,7 @@ class Executor:
         return delay
 
     async def _place_batch(self, batch: list[PlaceOrder]) -> None:
-        async with self._limiter:
+        async with self._slot():
             await self._throttle()
             try:
                 results = await self.exchange.create_orders(batch)
@@ -134,7 +148,7 @@ class Executor:
                 self.on_outcome(OrderRejected(command, ExchangeError(f"unexpected batch result: {result!r}")))
 
     async def _place_one(self, command: PlaceOrder, first_error: VenueError | None = None) -> None:
-        async with self._limiter:
+        async with self._slot():
             await self._place_with_retries(command, first_error)
 
     async def _place_with_retries(self, command: PlaceOrder, first_error: VenueError | None) -> None:
@@ -193,7 +207,7 @@ class Executor:
             return None
 
     async def _cancel_one(self, command: CancelOrder) -> None:
-        async with self._limiter:
+        async with self._slot():
             error: VenueError | None = None
             for attempt in range(self.params.max_retries + 1):
                 if error is not None:
