@@ -250,7 +250,9 @@ class TimingConfig(Section):
     network_retry_attempts: Int = setting(5, "Network retries before giving up on a call.", ge=0, le=100)
     order_cleanup_interval_seconds: Int = setting(60, "Period of the order cleanup check.", ge=1, le=86400)
     status_print_interval_seconds: Int = setting(10, "Period of the status line.", ge=1, le=86400)
-    shutdown_timeout_seconds: Int = setting(30, "Time allowed for a clean shutdown.", ge=1, le=600)
+    shutdown_timeout_seconds: Int = setting(
+        8, "Time allowed for a clean shutdown (cancel open orders, flush the store).", ge=1, le=600
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

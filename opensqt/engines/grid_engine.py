@@ -331,16 +331,19 @@ class GridEngine:
                 await self._shutdown()
 
     async def _shutdown(self) -> None:
+        """Stop new orders, cancel the open ones (`cancel_on_exit`), flush the journal: all within one
+        `shutdown_timeout` (wall time), so a signal always ends the process promptly."""
         self.phase = "stopping"
-        if self.config.cancel_on_exit and self.instrument is not None:
-            with anyio.move_on_after(self.config.shutdown_timeout):
+        with anyio.move_on_after(self.config.shutdown_timeout) as scope:
+            if self.config.cancel_on_exit and self.instrument is not None:
                 try:
                     cancelled = await self.exchange.cancel_all_orders(self.symbol)
                     logger.info("shutdown: cancelled {} open orders on {}", len(cancelled), self.symbol)
                 except VenueError as exc:
                     logger.error("shutdown: could not cancel open orders: {}", exc)
-        with anyio.move_on_after(self.config.shutdown_timeout):
             await self.journal.flush()
+        if scope.cancelled_caught:
+            logger.error("shutdown: not finished within {} s; stopping anyway", self.config.shutdown_timeout)
         self.prices.close()
         self.phase = "stopped"
 

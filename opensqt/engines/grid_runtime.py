@@ -194,33 +194,16 @@ async def run_market_maker(
     engine_box.append(engine)
     code = EXIT_OK
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_stop_on_signals, tg)
-            holder = _SettingsHolder(settings)
+        # the store's writer and the journal's pump outlive the trading tasks: the engine's shutdown flushes
+        # through them, so they stop only after it
+        async with anyio.create_task_group() as persistence:
             if writer is not None:
-                await tg.start(writer.run)
-                await tg.start(journal.run)  # type: ignore[attr-defined]
-            if venue.driver is not None:
-                tg.start_soon(_drive, venue.driver, tg, engine)
-            await _start_alerts(settings, engine, tg)
-            api = await _start_api(settings, engine, tg)
-            await tg.start(engine.run)
-            await _start_metrics(settings, engine, tg)
-            if reload_settings is not None:
-                tg.start_soon(_reload_on_sighup, engine, holder, reload_settings)
-            _write_pid(settings)
-            logger.info("market_maker trading {} on {}", engine.symbol, venue.exchange.name)
-            printer = StatusPrinter(engine, out)
-            print(printer.line(), file=out, flush=True)
-            tg.start_soon(printer.run, float(settings.timing.status_print_interval_seconds))
-            if ready is not None:
-                ready(engine)
-            if duration is not None:
-                await venue.clock.sleep(float(duration))
-                logger.info("duration reached; stopping")
-                print(printer.line(), file=out, flush=True)
-                tg.cancel_scope.cancel()
-            _ = api
+                await persistence.start(writer.run)
+                await persistence.start(journal.run)  # type: ignore[attr-defined]
+            try:
+                await _trade(settings, venue, engine, duration, out, ready, reload_settings)
+            finally:
+                persistence.cancel_scope.cancel()
     except* StartupError as group:
         for exc in _leaves(group):
             print(f"market_maker: {exc}", file=sys.stderr)
@@ -247,6 +230,40 @@ async def run_market_maker(
 @dataclass
 class _SettingsHolder:
     current: Settings
+
+
+async def _trade(
+    settings: Settings,
+    venue: Venue,
+    engine: GridEngine,
+    duration: Decimal | None,
+    out: TextIO,
+    ready: Callable[[GridEngine], None] | None,
+    reload_settings: Callable[[], Settings] | None,
+) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_stop_on_signals, tg)
+        holder = _SettingsHolder(settings)
+        if venue.driver is not None:
+            tg.start_soon(_drive, venue.driver, tg, engine)
+        await _start_alerts(settings, engine, tg)
+        await _start_api(settings, engine, tg)
+        await tg.start(engine.run)
+        await _start_metrics(settings, engine, tg)
+        if reload_settings is not None:
+            tg.start_soon(_reload_on_sighup, engine, holder, reload_settings)
+        _write_pid(settings)
+        logger.info("market_maker trading {} on {}", engine.symbol, venue.exchange.name)
+        printer = StatusPrinter(engine, out)
+        print(printer.line(), file=out, flush=True)
+        tg.start_soon(printer.run, float(settings.timing.status_print_interval_seconds))
+        if ready is not None:
+            ready(engine)
+        if duration is not None:
+            await venue.clock.sleep(float(duration))
+            logger.info("duration reached; stopping")
+            print(printer.line(), file=out, flush=True)
+            tg.cancel_scope.cancel()
 
 
 def pid_path(settings: Settings) -> Path:
