@@ -160,14 +160,22 @@ class ApiServer:
             await self._health.enter_graceful_shutdown()
         await server.stop(grace)
 
-    async def serve(self, *, task_status: TaskStatus[ApiServer] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Run until cancelled, for `await task_group.start(server.serve)` (ready once listening)."""
+    async def serve(
+        self,
+        on_stop: Callable[[], None] | None = None,
+        *,
+        task_status: TaskStatus[ApiServer] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run until cancelled, for `await task_group.start(server.serve)` (ready once listening).
+        `on_stop` runs first when cancelled (an engine closes its hubs there, so streams end cleanly)."""
         await self.start()
         try:
             task_status.started(self)
             await anyio.sleep_forever()
         finally:
             with anyio.CancelScope(shield=True):
+                if on_stop is not None:
+                    on_stop()
                 await self.stop()
 
     async def __aenter__(self) -> ApiServer:

@@ -403,18 +403,8 @@ async def _start_api(
         clock=clock,
         extra_services=arbitrage_services(api),
     )
-    await server.start()
+    await tg.start(server.serve, api.close)
     logger.info("gRPC API (ArbitrageService) on {}", server.target)
-
-    async def stop_later() -> None:
-        try:
-            await anyio.sleep_forever()
-        finally:
-            with anyio.CancelScope(shield=True):
-                api.close()
-                await server.stop()
-
-    tg.start_soon(stop_later)
     return server
 
 

@@ -409,18 +409,8 @@ async def _start_api(settings: Settings, engine: GridEngine, tg: TaskGroup) -> A
         audit=_audit_sink(engine),
         clock=engine.clock,
     )
-    await server.start()
+    await tg.start(server.serve, api.close)
     logger.info("gRPC API on {}", server.target)
-
-    async def stop_later() -> None:
-        try:
-            await anyio.sleep_forever()
-        finally:
-            with anyio.CancelScope(shield=True):
-                api.close()
-                await server.stop()
-
-    tg.start_soon(stop_later)
     return server
 
 
