@@ -20,12 +20,13 @@ from opensqt.config import Settings
 from opensqt.data.market_data import EventKind, MarketData, merge
 from opensqt.data.synthetic import Regime, SyntheticMarket
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig, Pair
+from opensqt.engines.arbitrage_runtime import engine_config, open_store
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP, SimExchange, SimVenue
 from opensqt.model import FundingPaid, Instrument, InstrumentKind
 from opensqt.risk import CircuitBreaker
-from opensqt.store import AuditRecord, BotRecord, Store, migrate, open_store
+from opensqt.store import AuditRecord, BotRecord
 from opensqt.trading.execution.legs import DirectWorkflows, VenueCalls, WorkflowRunner
-from opensqt.trading.logic.funding import FundingParams, Shape, annualise
+from opensqt.trading.logic.funding import annualise
 from opensqt.trading.logic.universe import UniverseParams
 
 HOUR = 3_600_000
@@ -143,34 +144,8 @@ def build_world(mode: str, hours: Decimal, seed: int, balance: Decimal) -> tuple
 
 
 def _engine_config(settings: Settings) -> ArbitrageEngineConfig:
-    arb = settings.arbitrage
-    params = FundingParams(
-        min_spread_apr=arb.min_spread_apr,
-        exit_spread_apr=arb.exit_spread_apr,
-        liquidation_threshold=arb.liquidation_threshold,
-        holding_period_hours=arb.holding_period_hours,
-        slippage_bps=arb.slippage_bps,
-        funding_stale_ms=arb.funding_stale_seconds * 1000,
-        use_margin=arb.use_margin,
-    )
-    return ArbitrageEngineConfig(
-        shape=Shape(arb.mode),
-        order_amount=arb.order_amount,
-        max_positions=arb.max_legs,
-        rescan_interval_ms=arb.rescan_interval_seconds * 1000,
-        params=params,
-        # Synthetic markets trade far less than the 10M default filter expects: keep every simulated symbol.
-        universe=UniverseParams(min_volume_24h=Decimal(0), min_history=0),
-        bot=settings.app.bot_name,
-    )
-
-
-def _open_store(settings: Settings) -> Store:
-    url = settings.app.database_url or ""
-    if url.startswith("sqlite"):
-        Path(settings.app.data_dir).mkdir(parents=True, exist_ok=True)
-        migrate(url)  # the embedded default is ours to create; a shared PostgreSQL is migrated by deployment
-    return open_store(url)
+    # Synthetic markets trade far less than the 10M default filter expects: keep every simulated symbol.
+    return engine_config(settings, UniverseParams(min_volume_24h=Decimal(0), min_history=0))
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,7 +162,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         pairs = [p for p in pairs if p.key in set(arb.symbols)]
     exchanges = {v.name: SimExchange(v) for v in venues}
     calls = VenueCalls(exchanges)
-    store = _open_store(settings)
+    store = open_store(settings)
     venue_names = ",".join(v.name for v in venues)
     store.bots.register(BotRecord(settings.app.bot_name, "arbitrage", venue_names, "sim", START_MS, START_MS))
     durable: Any = None
