@@ -211,6 +211,18 @@ class ArbitrageConfig(Section):
     )
     slippage_bps: Dec = setting(Decimal("5"), "Expected slippage per order, in basis points.", ge=0, le=1000)
     funding_stale_seconds: Int = setting(600, "Funding data older than this blocks entries.", ge=10, le=86400)
+    switch_enabled: bool = setting(
+        True, "Move a held position to a better symbol when every slot (max_legs) is taken."
+    )
+    switch_min_hold_hours: Int = setting(
+        24, "A position is never switched before it has been held this long.", ge=0, le=24 * 365
+    )
+    switch_cost_multiple: Dec = setting(
+        Decimal("2"),
+        "Switch only when a week of extra yield exceeds this many times the switch's fees and slippage.",
+        ge=0,
+        le=100,
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

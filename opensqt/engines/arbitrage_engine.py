@@ -1,10 +1,11 @@
 """`ArbitrageEngine`: the lean orchestrator of funding-rate arbitrage (ARBITRAGE.md, REQUIREMENTS §13-16).
 
-Each `step(now_ms)`: bulk funding and tickers from every venue -> (periodically) universe scan -> exit
-decisions for held positions (emergencies first) -> entry decisions while the risk gate and the breaker
-allow -> entries and exits run as workflows (`WorkflowRunner`: DBOS-durable or direct), at most one in flight
-per symbol. Results go into the `LegManager`, which re-syncs from the venues' sizes after every workflow;
-legs, fees, funding and realized PnL are persisted when a store is given.
+Each `step(now_ms)`: bulk funding and tickers (and, where a venue reports it, the account's margin health)
+from every venue -> (periodically) universe scan -> exit decisions for held positions (emergencies first) ->
+the switch rule when every slot is taken -> entry decisions while the risk gate and the breaker allow (a
+switch's candidate first) -> entries and exits run as workflows (`WorkflowRunner`: DBOS-durable or direct),
+at most one in flight per symbol. Results go into the `LegManager`, which re-syncs from the venues' sizes
+after every workflow; legs, fees, funding and realized PnL are persisted when a store is given.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from anyio.abc import TaskGroup
 from loguru import logger
 
-from opensqt.exchanges.base import Exchange
+from opensqt.exchanges.base import Exchange, MarginSource
 from opensqt.exchanges.errors import VenueError
 from opensqt.model import ZERO, FundingPaid, Instrument, Position, Ticker
 from opensqt.risk import CircuitBreaker, EmergencyExitPolicy, ExitContext, RiskGate
@@ -35,25 +36,33 @@ from opensqt.trading.execution.legs import (
     WorkflowRunner,
 )
 from opensqt.trading.logic.funding import (
+    CandidateYield,
     EntryDecision,
     ExitAction,
     ExitDecision,
+    ExitReason,
     FundingParams,
     FundingQuote,
+    HeldYield,
     LegRef,
     PerpHealth,
     PositionHealth,
     Shape,
+    SwitchDecision,
     basis_drift_bps,
     decide_cross_entry,
     decide_exit,
     decide_spot_perp_entry,
+    decide_switch,
     held_apr,
+    margin_health,
 )
 from opensqt.trading.logic.universe import MarketStats, UniverseParams, scan_cross, scan_spot_perp
 from opensqt.trading.state.legs import ArbPosition, Leg, LegManager, LegRole, Phase
 
 HISTORY = 30  # funding intervals kept per market for universe scoring
+#: Engine events that also become audit rows.
+AUDITED = frozenset({"entry", "exit", "exit_done", "resync", "switch", "switch_abandoned"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,10 @@ class ArbitrageEngine:
         self.selected: list[str] = list(self.pairs)
         self.events: list[ArbitrageEvent] = []
         self.last_decisions: dict[str, EntryDecision] = {}
+        #: Venue -> the account's margin health (`margin_health`), for venues that report it.
+        self.margin: dict[str, Decimal] = {}
+        #: The switch under way: its exit runs (or ran) and its candidate enters at the next round.
+        self.switch: SwitchDecision | None = None
         self._inflight: dict[str, str] = {}
         self._last_scan = -(10**18)
         self._seq = 0
@@ -145,6 +158,7 @@ class ArbitrageEngine:
         if now_ms - self._last_scan >= self.config.rescan_interval_ms:
             self.rescan(now_ms)
         await self._decide_exits(now_ms)
+        await self._decide_switch(now_ms)
         self._decide_entries(now_ms)
 
     async def refresh(self, now_ms: int) -> None:
@@ -166,6 +180,20 @@ class ArbitrageEngine:
                 )
             for sym, t in tickers.items():
                 self.tickers[(name, sym)] = t
+            await self._refresh_margin(name, exchange)
+
+    async def _refresh_margin(self, name: str, exchange: Exchange) -> None:
+        """The account's margin health, from venues with the `fetch_account_margin` capability. A failed read
+        drops the old value: a stale healthy number must not hide a falling account."""
+        if not exchange.has.get("fetch_account_margin") or not isinstance(exchange, MarginSource):
+            return
+        try:
+            m = await exchange.fetch_account_margin()
+        except VenueError as exc:
+            logger.warning("venue {}: account margin unavailable ({})", name, exc)
+            self.margin.pop(name, None)
+            return
+        self.margin[name] = margin_health(m.margin_balance, m.maintenance_margin)
 
     def rescan(self, now_ms: int) -> None:
         """Universe selection: volume filter on both legs, scored by yield x stability x persistence."""
@@ -304,15 +332,69 @@ class ArbitrageEngine:
             if decision is not None:
                 await self._start_exit(pos, self._reason(decision), now_ms, decision)
 
+    async def _decide_switch(self, now_ms: int) -> None:
+        """Every slot taken and a candidate beats the weakest held position by the switch rule: exit it now;
+        the candidate enters once the exit has finished (`_decide_entries`). One switch at a time, none while
+        any workflow runs, and none while entries are blocked (the second half could not happen)."""
+        if self.switch is not None or self._inflight or not self.entries_allowed():
+            return
+        active = self.legs.active()
+        if len(active) < self.config.max_positions:
+            return  # a free slot: the entry rule takes it, nothing needs to leave
+        held = [
+            HeldYield(
+                pos.key,
+                held_apr(self._ref(pos.long), self._ref(pos.short), self.quotes),
+                pos.opened_at,
+                (self._spec(pos.long).instrument.taker_fee, self._spec(pos.short).instrument.taker_fee),
+            )
+            for pos in active
+            if pos.phase is Phase.OPEN
+        ]
+        candidates = []
+        for key in self.selected:
+            pair = self.pairs.get(key)
+            if pair is None or self.legs.get(key) is not None:
+                continue
+            decision = self._entry_decision(pair, now_ms, False)
+            self.last_decisions[key] = decision
+            if decision.enter and decision.spread is not None:
+                fees = self._fees(pair, decision)
+                candidates.append(CandidateYield(key, decision.spread.apr, fees))
+        found = decide_switch(self.config.params, held, candidates, now_ms)
+        if found is None:
+            return
+        pos = self.legs.get(found.exit_key)
+        assert pos is not None
+        self.switch = found
+        detail = (
+            f"{found.exit_key} ({found.held_apr:.4f}) -> {found.enter_key} ({found.candidate_apr:.4f}): "
+            f"week gain {found.gain:.6f} > {self.config.params.switch_cost_multiple} x cost {found.cost:.6f}"
+        )
+        self._event("switch", found.exit_key, detail, now_ms)
+        await self._start_exit(pos, ExitReason.SWITCH.value, now_ms)
+
     def _decide_entries(self, now_ms: int) -> None:
+        # A position counts against max_positions from its entry plan until its exit has CLOSED it, so an
+        # entry can never start while an exit (a switch's included) is unfinished.
         held = len(self.legs.active()) + sum(1 for k in self._inflight if self.legs.get(k) is None)
         risk = not self.entries_allowed()
-        for key in self.selected:
+        order = list(self.selected)
+        target = self._switch_target()
+        if target is not None:
+            order = [target, *(k for k in order if k != target)]
+        for key in order:
             pair = self.pairs.get(key)
             if pair is None or key in self._inflight or self.legs.get(key) is not None:
                 continue
             decision = self._entry_decision(pair, now_ms, risk)
             self.last_decisions[key] = decision
+            if key == target:
+                # The freed slot is the candidate's: entered now, or the switch is over (it no longer
+                # qualifies) and the slot goes to whatever the entry rule picks.
+                self.switch = None
+                if not decision.enter:
+                    self._event("switch_abandoned", key, f"candidate {decision.blocked}", now_ms)
             if not decision.enter or held >= self.config.max_positions:
                 continue
             plan = self._entry_plan(pair, decision, now_ms)
@@ -320,6 +402,32 @@ class ArbitrageEngine:
                 continue
             held += 1
             self._launch(key, plan.workflow_id, self._entry(plan, now_ms))
+
+    def _switch_target(self) -> str | None:
+        """The candidate to enter first, once the switch's exit has closed the held position; None while the
+        exit runs. An exit that left a residual (the position is OPEN again) ends the switch."""
+        s = self.switch
+        if s is None:
+            return None
+        held = self.legs.get(s.exit_key)
+        if held is None:
+            return s.enter_key
+        if held.phase is Phase.OPEN and s.exit_key not in self._inflight:
+            self.switch = None
+            self._event(
+                "switch_abandoned", s.exit_key, "the exit did not close the position", held.updated_at
+            )
+        return None
+
+    def _fees(self, pair: Pair, decision: EntryDecision) -> tuple[Decimal, Decimal]:
+        """(long, short) taker fees of the legs an entry decision would open."""
+        spread = decision.spread
+        assert spread is not None
+        fee = {
+            (pair.a_venue, pair.a.symbol): pair.a.taker_fee,
+            (pair.b_venue, pair.b.symbol): pair.b.taker_fee,
+        }
+        return fee[(spread.long.venue, spread.long.symbol)], fee[(spread.short.venue, spread.short.symbol)]
 
     def _entry_decision(self, pair: Pair, now_ms: int, risk: bool) -> EntryDecision:
         p = self.config.params
@@ -489,7 +597,9 @@ class ArbitrageEngine:
                     perps.append(PerpHealth(p.liquidation_price, p.mark_price))
                     policy = policy or self._policy(p, now_ms)
         basis = tuple(self.basis.get(pos.key, ()))
-        return PositionHealth(tuple(perps), basis, None), policy
+        # The account's health is shared by every position on it: the weaker of the legs' venues counts.
+        ratios = [self.margin[leg.venue] for leg in (pos.long, pos.short) if leg.venue in self.margin]
+        return PositionHealth(tuple(perps), basis, min(ratios) if ratios else None), policy
 
     def _policy(self, position: Position, now_ms: int) -> bool:
         if self.exit_policy is None:
@@ -586,12 +696,20 @@ class ArbitrageEngine:
 
     @staticmethod
     def _reason(decision: ExitDecision) -> str:
-        return f"{decision.reason.value}{' (emergency)' if decision.emergency else ''}"
+        half = ", reduce half" if decision.action is ExitAction.REDUCE_HALF else ""
+        return f"{decision.reason.value}{' (emergency' + half + ')' if decision.emergency else ''}"
 
     def _event(self, kind: str, key: str, detail: str, ts_ms: int) -> None:
         self.events.append(ArbitrageEvent(kind, key, detail, ts_ms))
         logger.info("arbitrage {} {}: {}", kind, key, detail)
-        if self.store is not None and kind in ("entry", "exit", "exit_done", "resync"):
+        if self.store is not None and kind in (
+            "entry",
+            "exit",
+            "exit_done",
+            "resync",
+            "switch",
+            "switch_abandoned",
+        ):
             self.store.record_audit(
                 who="system",
                 action=f"arbitrage.{kind}",

@@ -56,6 +56,9 @@ def engine_config(settings: Settings, universe: UniverseParams | None = None) ->
         slippage_bps=arb.slippage_bps,
         funding_stale_ms=arb.funding_stale_seconds * 1000,
         use_margin=arb.use_margin,
+        switch_enabled=arb.switch_enabled,
+        switch_min_hold_ms=arb.switch_min_hold_hours * 3_600_000,
+        switch_cost_multiple=arb.switch_cost_multiple,
     )
     return ArbitrageEngineConfig(
         shape=Shape(arb.mode),

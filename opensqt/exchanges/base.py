@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -38,7 +39,52 @@ CAPABILITIES = (
     "fetch_funding_rates",
     "set_leverage",
     "margin_short",
+    "fetch_account_margin",
+    "fetch_funding_history",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMargin:
+    """The margin state of a whole (unified) account, in its settle currency: the venue liquidates when
+    `margin_balance` falls to `maintenance_margin`. Read by `MarginSource.fetch_account_margin`."""
+
+    margin_balance: Decimal
+    maintenance_margin: Decimal
+    ts_ms: int
+
+
+@runtime_checkable
+class MarginSource(Protocol):
+    """Optional port (capability `fetch_account_margin`): venues that can report the account's margin health.
+    Kept apart from `Exchange` so adapters without it still satisfy the main protocol."""
+
+    async def fetch_account_margin(self) -> AccountMargin: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FundingIncome:
+    """One funding payment as the venue booked it on the account (Binance `/fapi/v1/income` FUNDING_FEE).
+
+    `income_id` is the venue's own id of the booking (Binance `tranId`): the key that keeps one payment from
+    being counted twice. `amount` is signed, + received, in `asset` (the settle currency).
+    """
+
+    income_id: str
+    symbol: str
+    amount: Decimal
+    asset: str
+    ts_event: int
+
+
+@runtime_checkable
+class FundingHistorySource(Protocol):
+    """Optional port (capability `fetch_funding_history`): what the venue actually paid or charged in funding.
+    Apart from `Exchange` so venues without it (spot, test doubles) still satisfy the main protocol."""
+
+    async def fetch_funding_history(self, symbol: str, since_ms: int | None = None) -> list[FundingIncome]:
+        """Funding booked on `symbol` at or after `since_ms` (epoch ms), oldest first."""
+        ...
 
 
 @runtime_checkable

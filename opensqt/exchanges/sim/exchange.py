@@ -6,16 +6,18 @@ calls that each wait for the next batch. The `MarketPlayer` feeds it market rows
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import count
 from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
 
 from opensqt.data.market_data import FUNDING_SCALE, EventKind
-from opensqt.exchanges.base import CAPABILITIES
+from opensqt.exchanges.base import CAPABILITIES, AccountMargin, FundingIncome
 from opensqt.exchanges.errors import InvalidOrder, NetworkError, RateLimited
 from opensqt.exchanges.sim.faults import FaultPlan
 from opensqt.exchanges.sim.orders import VenueEvent
@@ -25,6 +27,7 @@ from opensqt.model import (
     Balance,
     BalanceUpdated,
     BookTop,
+    FundingPaid,
     FundingRate,
     Instrument,
     Kline,
@@ -41,6 +44,7 @@ from opensqt.runtime.settle import settle
 
 R = TypeVar("R")
 MAX_BATCH = 5
+FUNDING_HISTORY_MAX = 10_000  # funding bookings kept for `fetch_funding_history` (3 a day per symbol)
 
 
 @dataclass
@@ -89,6 +93,8 @@ class SimExchange:
         self._subs: dict[tuple[Hashable, ...], Subscription[Any]] = {}
         self._klines: dict[tuple[str, str], KlineBuilder] = {}
         self._closed = False
+        self._funding_log: deque[FundingIncome] = deque(maxlen=FUNDING_HISTORY_MAX)
+        self._funding_ids = count(1)
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -145,6 +151,7 @@ class SimExchange:
 
     def publish(self, events: Sequence[VenueEvent]) -> None:
         """Route venue events to order, position and balance subscribers."""
+        self._book_funding(events)
         if not events or not self._subs:
             return
         orders = [e for e in events if isinstance(e, OrderUpdated)]
@@ -157,6 +164,14 @@ class SimExchange:
                 self._push("positions", ("positions",), e.position)
             elif isinstance(e, BalanceUpdated):
                 self._push("balance", ("balance",), e.balance)
+
+    def _book_funding(self, events: Sequence[VenueEvent]) -> None:
+        # The venue's account history of funding, as `/fapi/v1/income` keeps it: every booking with its id.
+        for e in events:
+            if isinstance(e, FundingPaid):
+                settle = self.venue.instruments[e.symbol].settle
+                n = str(next(self._funding_ids))
+                self._funding_log.append(FundingIncome(n, e.symbol, e.amount, settle, e.ts_event))
 
     def publish_row(self, i: int) -> bool:
         """Publish market row `i` of the attached data to market-data subscribers; True if anyone got it."""
@@ -227,6 +242,9 @@ class SimExchange:
 
     async def fetch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
         return await self._call("fetch_positions", 5, lambda: self.venue.positions(symbols))
+
+    async def fetch_account_margin(self) -> AccountMargin:
+        return await self._call("fetch_account_margin", 5, lambda: account_margin(self.venue))
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         return await self._call("set_leverage", 1, lambda: self.venue.set_leverage(symbol, leverage))
@@ -304,6 +322,14 @@ class SimExchange:
 
         return await self._call("fetch_funding_rates", 10, rates)
 
+    async def fetch_funding_history(self, symbol: str, since_ms: int | None = None) -> list[FundingIncome]:
+        since = since_ms or 0
+        return await self._call(
+            "fetch_funding_history",
+            30,
+            lambda: [f for f in self._funding_log if f.symbol == symbol and f.ts_event >= since],
+        )
+
     async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
         names = list(symbols) if symbols is not None else list(self.venue.instruments)
         return await self._call(
@@ -377,6 +403,26 @@ class SimExchange:
         for sub in self._subs.values():
             sub.break_(NetworkError("exchange closed", venue=self.name))
         await anyio.lowlevel.checkpoint()
+
+
+def account_margin(venue: SimVenue) -> AccountMargin:
+    """The account's margin from the venue's ledger, in the perps' settle asset: margin balance = wallet plus
+    unrealized PnL (what the venue's own margin checks use); maintenance = |size| x mark x the venue's
+    maintenance rate over every perp position. A margin-short spot loan is not counted (the sim's equity
+    does not carry the debt either)."""
+    marks = {s: p for s, p in venue._marks().items() if venue.instruments[s].is_perpetual}
+    settles = sorted({venue.instruments[s].settle for s in marks}) or ["USDT"]
+    settle = settles[0]
+    acct = venue.account
+    maintenance = sum(
+        (
+            abs(pos.size) * marks[s] * acct.mmr
+            for s, pos in acct.positions.items()
+            if pos.size and s in marks and venue.instruments[s].settle == settle
+        ),
+        Decimal(0),
+    )
+    return AccountMargin(acct.equity(settle, marks), maintenance, venue.now_ms)
 
 
 def _timeframe(timeframe: str, venue: str) -> int:

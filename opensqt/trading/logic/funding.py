@@ -124,6 +124,11 @@ class FundingParams:
     basis_stop_intervals: int = 3
     margin_health_exit: Decimal = Decimal("0.5")
     margin_health_reduce: Decimal = Decimal("0.7")
+    switch_enabled: bool = True
+    #: A position younger than this is never switched: funding prints are noisy, and churn costs fees.
+    switch_min_hold_ms: int = 24 * 3_600_000
+    #: The week of extra yield must cover this many times the switch's own cost (exit held + enter new).
+    switch_cost_multiple: Decimal = Decimal(2)
 
     def __post_init__(self) -> None:
         if self.exit_spread_apr >= self.min_spread_apr:
@@ -133,6 +138,8 @@ class FundingParams:
             )
         if self.holding_period_hours < 1 or self.funding_stale_ms < 1 or self.basis_stop_intervals < 1:
             raise ValueError("holding_period_hours, funding_stale_ms and basis_stop_intervals must be >= 1")
+        if self.switch_min_hold_ms < 0 or self.switch_cost_multiple < 0:
+            raise ValueError("switch_min_hold_ms and switch_cost_multiple must be >= 0")
         if not 0 < self.liquidation_threshold < 1:
             raise ValueError(
                 f"liquidation_threshold: expected a fraction in (0, 1), got {self.liquidation_threshold}"
@@ -338,8 +345,97 @@ def decide_exit(
     return None
 
 
-def should_switch(current_apr: Decimal, candidate_apr: Decimal, round_trip: Decimal) -> bool:
-    """Move a position to a better symbol only when the extra yield over a week covers twice the round-trip
-    fees (`round_trip` as a fraction of notional, from `round_trip_cost`)."""
-    week = (candidate_apr - current_apr) * Decimal(7 * 24) / HOURS_PER_YEAR
-    return week > 2 * round_trip
+def margin_health(margin_balance: Decimal, maintenance_margin: Decimal) -> Decimal:
+    """A unified account's health ratio: `1 - maintenance / margin balance`, 1 with nothing at risk, 0 when
+    the margin balance is down to the maintenance margin (where the venue liquidates) or below."""
+    if margin_balance <= 0:
+        return ZERO
+    return min(Decimal(1), max(ZERO, 1 - maintenance_margin / margin_balance))
+
+
+# --- switching ------------------------------------------------------------------------------------------
+
+WEEK_HOURS = Decimal(7 * 24)
+
+
+def switch_cost(
+    held_fees: tuple[Decimal, Decimal], candidate_fees: tuple[Decimal, Decimal], slippage_bps: Decimal
+) -> Decimal:
+    """What a switch costs as a fraction of one leg's notional: close both held legs and open both candidate
+    legs, four taker orders, each paying its venue's fee and the expected slippage."""
+    return sum(held_fees, ZERO) + sum(candidate_fees, ZERO) + 4 * slippage_bps / BPS
+
+
+def should_switch(
+    current_apr: Decimal, candidate_apr: Decimal, round_trip: Decimal, multiple: Decimal = Decimal(2)
+) -> bool:
+    """Move a position to a better symbol only when the extra yield over a week covers `multiple` (2 in the
+    spec) times the round-trip fees (`round_trip` as a fraction of notional, e.g. from `switch_cost`)."""
+    return week_gain(current_apr, candidate_apr) > multiple * round_trip
+
+
+def week_gain(current_apr: Decimal, candidate_apr: Decimal) -> Decimal:
+    """The extra yield of a week in the candidate, as a fraction of notional."""
+    return (candidate_apr - current_apr) * WEEK_HOURS / HOURS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class HeldYield:
+    """An open position as the switch rule sees it: its current APR (None: a leg's funding is unknown),
+    when it was opened, and the taker fees of its (long, short) legs."""
+
+    key: str
+    apr: Decimal | None
+    opened_at: int
+    fees: tuple[Decimal, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateYield:
+    """A symbol that qualifies for entry now (`EntryDecision.enter`): its spread APR, (long, short) fees."""
+
+    key: str
+    apr: Decimal
+    fees: tuple[Decimal, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchDecision:
+    """Leave `exit_key`, then enter `enter_key`: a week of `gain` beats `multiple x cost`."""
+
+    exit_key: str
+    enter_key: str
+    held_apr: Decimal
+    candidate_apr: Decimal
+    gain: Decimal
+    cost: Decimal
+
+
+def decide_switch(
+    params: FundingParams,
+    held: Sequence[HeldYield],
+    candidates: Sequence[CandidateYield],
+    now_ms: int,
+) -> SwitchDecision | None:
+    """The best switch, if any: over every (held, candidate) pair whose position is past the minimum hold
+    and whose APR is known, the one whose week of extra yield most exceeds `switch_cost_multiple` times its
+    cost. Ties go to the lower (held key, candidate key), so the choice does not depend on input order."""
+    if not params.switch_enabled:
+        return None
+    best: tuple[Decimal, str, str] | None = None
+    found: SwitchDecision | None = None
+    for h in held:
+        if h.apr is None or now_ms - h.opened_at < params.switch_min_hold_ms:
+            continue
+        for c in candidates:
+            if c.key == h.key:
+                continue
+            cost = switch_cost(h.fees, c.fees, params.slippage_bps)
+            if not should_switch(h.apr, c.apr, cost, params.switch_cost_multiple):
+                continue
+            gain = week_gain(h.apr, c.apr)
+            rank = (-(gain - params.switch_cost_multiple * cost), h.key, c.key)
+            if best is None or rank < best:
+                best = rank
+                found = SwitchDecision(h.key, c.key, h.apr, c.apr, gain, cost)
+    return found
