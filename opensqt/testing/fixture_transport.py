@@ -112,3 +112,25 @@ def load_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"fixture {path}: expected a JSON file ({exc})") from None
+
+
+def load_capture(path: Path, url: str) -> Any:
+    """The JSON body a cryptofeed capture recorded for `url` (its REST lines read `URL -> TS: BODY`).
+
+    cryptofeed's `GATEIO_FUTURES.0` and `*.http.*` files hold one answer per line; the first line whose URL
+    is `url` (query string included when given) wins. Raises ValueError naming the file when none matches.
+    """
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ValueError(f"capture {path}: unreadable ({exc})") from None
+    for line in lines:
+        head, sep, rest = line.partition(" -> ")
+        if not sep or head != url:
+            continue
+        _, sep, body = rest.partition(": ")
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"capture {path}: answer for {url} is not JSON ({exc})") from None
+    raise ValueError(f"capture {path}: no recorded answer for {url}")

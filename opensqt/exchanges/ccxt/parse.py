@@ -287,12 +287,18 @@ def _inner(info: Mapping[str, Any]) -> Mapping[str, Any]:
 def info_carries_fills(info: Mapping[str, Any]) -> bool:
     """Whether this venue's order update states its own last execution (then no delta inference)."""
     inner = _inner(info)
-    return ("l" in inner and "t" in inner) or "fillSz" in inner
+    # bitget: only an update that names its trade carries one; others fall back to delta inference, which
+    # finds nothing new when the previous update already reported the fill (cumulative filled unchanged).
+    return ("l" in inner and "t" in inner) or "fillSz" in inner or _is_bitget_fill(inner)
+
+
+def _is_bitget_fill(inner: Mapping[str, Any]) -> bool:
+    return bool(inner.get("tradeId")) and "baseVolume" in inner and "fillPrice" in inner
 
 
 def last_fill_from_info(order: Order, info: Mapping[str, Any]) -> Fill | None:
     """The execution carried inside a venue's order update, when the venue sends one (binance `o.l`/`o.L`,
-    okx `fillSz`/`fillPx`, bitget `fillPrice`/`baseVolume`). None when the update has no fill."""
+    okx `fillSz`/`fillPx`, bitget `tradeId`/`fillPrice`/`baseVolume`). None when the update has no fill."""
     inner = _inner(info)
     if "l" in inner and "L" in inner and "t" in inner:  # binance ORDER_TRADE_UPDATE / executionReport
         qty = opt_dec(inner.get("l"), "order update l")
@@ -329,6 +335,25 @@ def last_fill_from_info(order: Order, info: Mapping[str, Any]) -> Fill | None:
             liquidity=LiquiditySide.MAKER if inner.get("execType") == "M" else LiquiditySide.TAKER,
             venue_order_id=order.venue_order_id,
             realized_pnl=opt_dec(inner.get("fillPnl"), "order update fillPnl"),
+            ts_event=int(inner.get("fillTime") or order.ts_event),
+        )
+    if _is_bitget_fill(inner):  # bitget orders channel: baseVolume is this update's execution
+        qty = opt_dec(inner.get("baseVolume"), "order update baseVolume")
+        if qty is None or qty <= 0:
+            return None
+        fee = opt_dec(inner.get("fillFee"), "order update fillFee") or Decimal(0)
+        return Fill(
+            trade_id=str(inner["tradeId"]),
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=dec(inner["fillPrice"], "order update fillPrice"),
+            quantity=qty,
+            fee=-fee,  # bitget reports a charged fee as a negative amount, a rebate as positive
+            fee_asset=str(inner.get("fillFeeCoin") or ""),
+            liquidity=LiquiditySide.MAKER if inner.get("tradeScope") == "M" else LiquiditySide.TAKER,
+            venue_order_id=order.venue_order_id,
+            realized_pnl=opt_dec(inner.get("pnl"), "order update pnl"),
             ts_event=int(inner.get("fillTime") or order.ts_event),
         )
     return None

@@ -14,9 +14,11 @@ from opensqt.exchanges.base import Exchange
 from opensqt.model import OrderStatus
 from opensqt.testing.binance_server import MemoryVenue, default_instruments
 from opensqt.testing.binance_server.harness import loopback_binance
-from opensqt.testing.fixture_transport import Canned, FixtureTransport, load_json
+from opensqt.testing.fixture_transport import Canned, FixtureTransport, load_capture, load_json
 
 VENUES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "venues"
+# Documented payloads for venues without recorded traffic; each folder's README names its sources.
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
 
 @dataclass
@@ -295,6 +297,93 @@ def _bybit_reject(t: FixtureTransport, kind: str) -> None:
         )
 
 
+# --- bitget: ccxt fed documented payloads (payloads/bitget/README.md) ---------------------------------------
+
+
+def _error(venue: str, name: str) -> Canned:
+    """One venue error answer from payloads/<venue>/errors.json, with its HTTP status."""
+    entry = load_json(PAYLOADS / venue / "errors.json")[name]
+    return Canned(entry["body"], entry["status"])
+
+
+def _bitget_transport() -> FixtureTransport:
+    t = FixtureTransport()
+    contracts = load_json(PAYLOADS / "bitget/contracts_usdt_futures.json")
+    # ccxt asks every product type (live and demo); only USDT-FUTURES has markets in this account.
+    t.add(
+        "GET",
+        "/api/v2/mix/market/contracts",
+        lambda p: Canned(contracts if p.get("productType") == "USDT-FUTURES" else {**contracts, "data": []}),
+    )
+    t.add(
+        "GET",
+        "/api/v2/mix/account/accounts",
+        Canned(load_json(PAYLOADS / "bitget/accounts_usdt_futures.json")),
+    )
+    placed = load_json(PAYLOADS / "bitget/place_order.json")
+    canceled = load_json(PAYLOADS / "bitget/cancel_order.json")
+
+    def echo(answer: dict[str, Any]) -> Callable[[dict[str, str]], Canned]:
+        # The venue answers with the clientOid it was sent.
+        return lambda p: Canned({**answer, "data": {**answer["data"], "clientOid": p.get("clientOid", "")}})
+
+    t.add("POST", "/api/v2/mix/order/place-order", echo(placed))
+    t.add("POST", "/api/v2/mix/order/cancel-order", echo(canceled))
+    t.add(
+        "GET",
+        "/api/v2/mix/market/current-fund-rate",
+        Canned(load_json(PAYLOADS / "bitget/current_fund_rate.json")),
+    )
+    return t
+
+
+def _bitget_reject(t: FixtureTransport, kind: str) -> None:
+    if kind == "margin":
+        t.add("POST", "/api/v2/mix/order/place-order", _error("bitget", "insufficient_margin"))
+    elif kind == "unknown":
+        t.add("POST", "/api/v2/mix/order/cancel-order", _error("bitget", "unknown_order_cancel"))
+
+
+# --- gate: ccxt fed the cryptofeed capture (markets, funding) and documented payloads (account, orders) -----
+
+_GATE_CAPTURE = VENUES / "cryptofeed-captures/GATEIO_FUTURES.0"
+_GATE_CONTRACTS_URL = "https://api.gateio.ws/api/v4/futures/usdt/contracts"
+
+
+def _gate_transport() -> FixtureTransport:
+    t = FixtureTransport()
+    contracts = load_capture(_GATE_CAPTURE, _GATE_CONTRACTS_URL)
+    t.add("GET", "/api/v4/futures/usdt/contracts", Canned(contracts))
+    t.add("GET", "/api/v4/futures/btc/contracts", Canned([]))  # ccxt also asks the BTC-settled list
+    btc = next(c for c in contracts if c["name"] == "BTC_USDT")
+    t.add("GET", "/api/v4/futures/usdt/contracts/BTC_USDT", Canned(btc))
+    t.add(
+        "GET",
+        "/api/v4/futures/usdt/accounts",
+        Canned(load_json(PAYLOADS / "gate/futures_usdt_accounts.json")),
+    )
+    order = load_json(PAYLOADS / "gate/futures_order_open.json")
+
+    def place(p: dict[str, str]) -> Canned:
+        return Canned({**order, "text": p["text"], "size": int(p["size"]), "left": int(p["size"])}, 201)
+
+    t.add("POST", "/api/v4/futures/usdt/orders", place)
+    # Gate cancels by `text` in place of the order id: DELETE /orders/t-<client id>.
+    t.add(
+        "DELETE",
+        "/api/v4/futures/usdt/orders/t-contract1",
+        Canned({**order, "status": "finished", "finish_as": "cancelled", "finish_time": 1732060803.012}),
+    )
+    return t
+
+
+def _gate_reject(t: FixtureTransport, kind: str) -> None:
+    if kind == "margin":
+        t.add("POST", "/api/v4/futures/usdt/orders", _error("gate", "insufficient_margin"))
+    elif kind == "unknown":
+        t.add("DELETE", "/api/v4/futures/usdt/orders/t-never-placed", _error("gate", "unknown_order"))
+
+
 def _fixture_builder(
     venue: str, transport: Callable[[], FixtureTransport], reject: Callable[[FixtureTransport, str], None]
 ) -> Callable[[], Any]:
@@ -316,8 +405,8 @@ def _fixture_builder(
     return build
 
 
-def _push(path: str) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads((VENUES / path).read_text())
+def _push(path: str, root: Path = VENUES) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((root / path).read_text())
     return payload
 
 
@@ -403,5 +492,36 @@ CASES = [
         Decimal(8),
         push=_push("bybit/ws_account_order.json"),
         push_expect=("client-1", OrderStatus.CANCELED, Decimal("0")),
+    ),
+    Case(
+        "bitget-fixture",
+        _fixture_builder("bitget", _bitget_transport, _bitget_reject),
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.0001"),
+        Decimal("1843.75162201"),
+        Decimal("59000.0"),
+        Decimal("0.0150"),
+        Decimal("0.000068"),
+        Decimal(8),
+        push=_push("bitget/ws_orders_filled.json", PAYLOADS),
+        push_expect=("grid0007b1", OrderStatus.FILLED, Decimal("0.0150")),
+        push_fill=("1233932966658228225", Decimal("59000.0"), Decimal("0.0150")),
+    ),
+    Case(
+        "gate-fixture",
+        _fixture_builder("gate", _gate_transport, _gate_reject),
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("1"),  # gate trades whole contracts; BTC_USDT's contract is 0.0001 BTC
+        Decimal("2513.38940127"),
+        Decimal("59000.0"),
+        Decimal("10"),
+        Decimal("0.000086"),
+        Decimal(8),
+        push=_push("gate/ws_futures_orders_filled.json", PAYLOADS),
+        # gate's order stream states no execution of its own: the fill is inferred from the filled size
+        push_expect=("grid0007b1", OrderStatus.FILLED, Decimal("10")),
+        push_fill=("58828563214:10", Decimal("59000"), Decimal("10")),
     ),
 ]
