@@ -1,26 +1,48 @@
 """market_maker through the real ccxt client against the loopback Binance venue (issue 7's figures):
-tick-to-trade (the venue publishes the trade that fills a grid buy -> it receives the follow-up sell) and the
-resident memory of market_maker with ccxt loaded.
+tick-to-trade (the venue publishes the trade that fills a grid buy -> it receives the follow-up sell), the
+resident memory of market_maker with ccxt loaded, and market discovery over 300 symbols.
 
-    python bench/bench_e2e.py [--seconds 120] [--speed 20] [--interval 10]
+    python bench/bench_e2e.py [--events 1000] [--seconds 0] [--rate-limit 100] [--profile DIR]
 
-The venue runs its seeded synthetic market `--speed` times faster than real time, so a few minutes of wall
-time hold hours of market; a narrow interval makes many round trips.
+The venue process (`opensqt.testing.loopback_market --mode scripted`) plays only what this script pushes:
+each cycle prints a trade through the highest grid buy (timed: the venue stamps the row, then the follow-up
+sell's arrival), waits for the sell to rest, then prints through the lowest sell to flatten the grid again.
+Cycles run until `--events` buys have filled and at least `--seconds` of wall time have passed (the memory
+figure is read at the end). `--profile DIR` runs both processes under cProfile and writes their stats there.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import loopback_venue, market_maker, stop, write_config  # noqa: E402
+from tests.e2e.harness import (  # noqa: E402
+    MarketMaker,
+    Venue,
+    loopback_venue,
+    market_maker,
+    stop,
+    wait_for,
+    write_config,
+)
+
+TICK = Decimal("0.1")
+WINDOW = 3  # buys (and sells) the grid keeps
+OPENING = (["book", "60009.9", "1", "60010.0", "1"], ["trade", "60010.0", "0.5", "buy"])
 
 
 def rss_mb(pid: int) -> float:
@@ -36,51 +58,197 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def open_orders(venue: Venue) -> dict[str, list[Decimal]]:
+    state = venue.call("/state?since=1000000000")  # the timeline is long: skip it
+    out: dict[str, list[Decimal]] = {"buy": [], "sell": []}
+    for o in state["open_orders"]:
+        out[o["side"]].append(Decimal(o["price"]))
+    return out
+
+
+def wait_orders(venue: Venue, want: str, timeout: float = 10.0) -> dict[str, list[Decimal]]:
+    """Poll (every 20 ms, out of the timed path) until an order of side `want` rests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(0.02)
+        orders = open_orders(venue)
+        if orders[want]:
+            return orders
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {want} order rested within {timeout} s: {orders}")
+
+
+def print_through(venue: Venue, price: Decimal, side: str) -> None:
+    """A print at `price` with the book around it; `side` is the aggressor (sell hits our buys)."""
+    if side == "sell":
+        book = ["book", str(price - TICK), "1", str(price), "1"]
+    else:
+        book = ["book", str(price), "1", str(price + TICK), "1"]
+    venue.tape(book, ["trade", str(price), "0.5", side])
+
+
+def cycle(
+    venue: Venue, orders: dict[str, list[Decimal]], interval: Decimal, window: int
+) -> dict[str, list[Decimal]]:
+    """One timed event: fill the highest buy, wait for its sell; then fill the lowest sell, wait for a buy."""
+    print_through(venue, max(orders["buy"]) - interval / 5, "sell")
+    orders = wait_orders(venue, "sell")
+    print_through(venue, min(orders["sell"]) + interval / 5, "buy")
+    deadline = time.monotonic() + 10
+    while True:  # flat again, the full grid of buys re-placed
+        orders = wait_orders(venue, "buy")
+        if not orders["sell"] and len(orders["buy"]) == window:
+            return orders
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the grid did not settle after the sell filled: {orders}")
+
+
+@contextlib.contextmanager
+def profiled_venue(log: Path, out: Path, *args: str) -> Iterator[Venue]:
+    """Like `loopback_venue`, under cProfile (stats written to `out` when it exits on SIGINT)."""
+    import json
+
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "opensqt.testing.loopback_market"]
+    err = log.open("ab")
+    proc = subprocess.Popen([*cmd, "--port", "0", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        yield Venue(proc, int(ready["port"]), int(ready["control_port"]))
+    finally:
+        proc.send_signal(signal.SIGINT)  # KeyboardInterrupt unwinds main(): cProfile writes its stats
+        proc.wait(30)
+        err.close()
+
+
+@contextlib.contextmanager
+def profiled_mm(config: Path, log: Path, out: Path) -> Iterator[MarketMaker]:
+    env = {**os.environ, "OPENSQT_LOGGING__JSON_FILE": "false"}
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "market_maker"]
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(
+            [*cmd, "run", "--config", str(config), "--log-level", "WARNING"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        yield MarketMaker(proc, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def discovery(symbols: int, rate_limit: int) -> tuple[float, int, int, int]:
+    """Wall seconds for load_markets + fetch_tickers + fetch_funding_rates over `symbols` perpetuals served by
+    the loopback server, through the adapter as market_maker builds it (its rate limit included)."""
+    import anyio
+
+    from opensqt.testing.binance_server import MemoryVenue, default_instruments
+    from opensqt.testing.binance_server.harness import loopback_binance
+
+    async def run() -> tuple[float, int, int, int]:
+        venue = MemoryVenue(default_instruments(symbols), balance=Decimal(10_000_000))
+        async with loopback_binance(venue, options={"rate_limit": 1000 / rate_limit}) as (_, ex):
+            t0 = time.perf_counter()
+            markets = await ex.load_markets()
+            tickers = await ex.fetch_tickers()
+            funding = await ex.fetch_funding_rates()
+            return time.perf_counter() - t0, len(markets), len(tickers), len(funding)
+
+    return anyio.run(run)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=120.0, help="wall seconds of trading")
-    parser.add_argument("--speed", type=float, default=20.0)
+    parser.add_argument("--events", type=int, default=1000, help="timed buy fills (at least)")
+    parser.add_argument("--seconds", type=float, default=0.0, help="keep cycling at least this long (RSS)")
+    parser.add_argument("--rate-limit", type=int, default=100, help="requests/s of the venue account")
+    parser.add_argument("--interval", type=int, default=25, help="grid interval, USDT")
     parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=100,
-        help="requests/s to the venue (ccxt spaces them)",
+        "--amount", type=int, default=300, help="USDT a level (each cycle lifts the price one interval)"
     )
-    parser.add_argument("--interval", type=int, default=25, help="USDT; > 24 pays both maker fees at 60k")
+    parser.add_argument("--symbols", type=int, default=300, help="markets for the discovery figure")
+    parser.add_argument("--profile", type=Path, help="run both processes under cProfile, stats here")
     args = parser.parse_args()
+
+    took, n_markets, n_tickers, n_funding = discovery(args.symbols, args.rate_limit)
+    print(
+        f"market discovery over loopback: {n_markets} markets, {n_tickers} tickers, {n_funding} funding "
+        f"rates "
+        f"in {took * 1000:.0f} ms at {args.rate_limit} req/s (target < 1000 ms)",
+        flush=True,
+    )
+
     work = Path(tempfile.mkdtemp(prefix="osqt-e2e-"))
-    with loopback_venue(work / "venue.log", "--seed", "7", "--speed", str(args.speed)) as venue:
+    prof = args.profile
+    if prof is not None:
+        prof.mkdir(parents=True, exist_ok=True)
+    venue_cm = (
+        profiled_venue(work / "venue.log", prof / "venue.prof", "--mode", "scripted")
+        if prof
+        else loopback_venue(work / "venue.log", "--mode", "scripted")
+    )
+    with venue_cm as venue:
         config = write_config(
             work / "mm.yaml",
             venue,
             work / "data",
             price_interval=args.interval,
-            buy_window=5,
-            sell_window=5,
-            order_amount=120,
+            buy_window=WINDOW,
+            sell_window=WINDOW,
+            order_amount=args.amount,
             post_only_fallback="limit",
         )
-        with market_maker(config, work / "mm.log", "--log-level", "WARNING") as mm:
-            mm.wait_trading(60)
+        cfg: dict[str, Any] = __import__("json").loads(config.read_text())
+        cfg["exchanges"]["binance"]["rate_limit"] = args.rate_limit
+        config.write_text(__import__("json").dumps(cfg))
+        mm_cm = (
+            profiled_mm(config, work / "mm.log", prof / "mm.prof")
+            if prof
+            else market_maker(config, work / "mm.log", "--log-level", "WARNING")
+        )
+        with mm_cm as mm:
+
+            def trading() -> bool:
+                assert mm.proc.poll() is None, mm.output()[-3000:]
+                if "[trading]" in mm.output():
+                    return True
+                venue.tape(*OPENING)  # prices are websocket-only: print until the first one lands
+                time.sleep(0.1)
+                return False
+
+            wait_for(trading, 60, "market_maker to trade")
+            orders = wait_orders(venue, "buy")
             started = time.monotonic()
             rss_start = rss_mb(mm.proc.pid)
-            time.sleep(args.seconds)
+            interval = Decimal(args.interval)
+            done = 0
+            while done < args.events or time.monotonic() - started < args.seconds:
+                orders = cycle(venue, orders, interval, WINDOW)
+                done += 1
             rss_end = rss_mb(mm.proc.pid)
             elapsed = time.monotonic() - started
             samples = venue.call("/latency")["tick_to_trade_s"]
-            stop(mm)
+            if prof:
+                mm.proc.send_signal(signal.SIGTERM)
+                mm.proc.wait(30)
+            else:
+                stop(mm)
     ms = [s * 1000 for s in samples]
-    if ms:
-        print(
-            f"tick-to-trade over loopback (ccxt): {len(ms)} fills, p50 {statistics.median(ms):.2f} ms, "
-            f"p99 {pct(ms, 0.99):.2f} ms, max {max(ms):.2f} ms  (target p50 < 2 ms, p99 < 5 ms)"
-        )
-    else:
-        print("tick-to-trade over loopback: no buy filled in the window; run longer or narrow --interval")
     print(
-        f"market_maker with ccxt: resident memory {rss_start:.1f} MB after start-up, {rss_end:.1f} MB after "
-        f"{elapsed / 60:.1f} min at {args.speed:g}x (target < 200 MB after 10 min)"
+        f"tick-to-trade over loopback (ccxt, rate limit {args.rate_limit}/s): {len(ms)} buy fills, "
+        f"p50 {statistics.median(ms):.2f} ms, p90 {pct(ms, 0.9):.2f} ms, p99 {pct(ms, 0.99):.2f} ms, "
+        f"max {max(ms):.2f} ms  (target p50 < 2 ms, p99 < 5 ms)"
     )
+    print(
+        f"market_maker with ccxt: resident memory {rss_start:.1f} MB once trading, {rss_end:.1f} MB after "
+        f"{elapsed / 60:.1f} min and {done} round trips (target < 200 MB after 10 min)"
+    )
+    if prof:
+        print(f"profiles: {prof / 'venue.prof'}, {prof / 'mm.prof'}")
 
 
 if __name__ == "__main__":

@@ -167,7 +167,8 @@ class BinanceServer:
             return
         self._user_pumps = True
         self.start_task(self._pump_orders, "orders")
-        self.start_task(self._pump_account, "account")
+        self.start_task(self._pump_balances, "balances")
+        self.start_task(self._pump_positions, "positions")
 
     def _order_id(self, order: Order) -> int:
         vid = order.venue_order_id or order.client_order_id
@@ -197,14 +198,25 @@ class BinanceServer:
                 )
                 await self._hub.publish_user(payload)
 
-    async def _pump_account(self) -> None:
+    async def _pump_balances(self) -> None:
+        # Binance pushes ACCOUNT_UPDATE when a wallet balance changes (fills, fees, funding), not when an
+        # order only reserves margin: publish a balance whose total moved, nothing else.
+        last: dict[str, Decimal] = {}
         while True:
             balances = await self.backend.watch_balance()
-            positions = await self.backend.fetch_positions()
+            changed = [b for b in balances.values() if last.get(b.asset) != b.total]
+            if not changed:
+                continue
+            last.update((b.asset, b.total) for b in changed)
+            await self._hub.publish_user(shapes.account_update(changed, [], {}, self.clock.now_ms()))
+
+    async def _pump_positions(self) -> None:
+        # Positions come from the backend's own stream: a REST read here would spend the account's request
+        # weight (the simulated venue charges it) on the server's own bookkeeping.
+        while True:
+            positions = await self.backend.watch_positions()
             symbols = {s: i.venue_symbol for s, i in self._markets.items()}
-            await self._hub.publish_user(
-                shapes.account_update(list(balances.values()), positions, symbols, self.clock.now_ms())
-            )
+            await self._hub.publish_user(shapes.account_update([], positions, symbols, self.clock.now_ms()))
 
     # --- REST dispatch ----------------------------------------------------------------------------------
 
