@@ -38,8 +38,9 @@ VENUE_CODES: dict[str, dict[str, _E]] = {
         "-1121": ours.InvalidOrder,  # Invalid symbol
     },
     "gate": {
-        "ORDER_POC_IMMEDIATE": ours.OrderWouldCross,
-        "POC_FILL_IMMEDIATELY": ours.OrderWouldCross,
+        # Labels from Gate's API v4 error list; bodies are {"label": ..., "message" | "detail": ...}.
+        "ORDER_POC_IMMEDIATE": ours.OrderWouldCross,  # futures: post-only (tif=poc) order would take
+        "POC_FILL_IMMEDIATELY": ours.OrderWouldCross,  # spot's label for the same
         "INSUFFICIENT_AVAILABLE": ours.InsufficientFunds,
         "BALANCE_NOT_ENOUGH": ours.InsufficientFunds,
         "MARGIN_BALANCE_NOT_ENOUGH": ours.InsufficientFunds,
@@ -48,10 +49,15 @@ VENUE_CODES: dict[str, dict[str, _E]] = {
         "TOO_FAST": ours.RateLimited,
         "ORDER_NOT_FOUND": ours.OrderNotFound,
         "CLIENT_ID_NOT_FOUND": ours.OrderNotFound,
+        "ORDER_FINISHED": ours.OrderNotFound,  # cancel of an order already filled or cancelled: gone
         "INVALID_KEY": ours.AuthenticationError,
         "INVALID_SIGNATURE": ours.AuthenticationError,
-        "REQUEST_EXPIRED": ours.AuthenticationError,
+        "INVALID_CREDENTIALS": ours.AuthenticationError,
+        "AUTHENTICATION_FAILED": ours.AuthenticationError,
+        "IP_FORBIDDEN": ours.AuthenticationError,
+        "REQUEST_EXPIRED": ours.AuthenticationError,  # timestamp more than 60 s from the server's
         "AUTO_TRIGGER_PRICE_LESS_LAST": ours.InvalidOrder,
+        "INCREASE_POSITION": ours.InvalidOrder,  # reduce-only order would increase the position
         "POSITION_DUAL_MODE": ours.PositionModeError,
         "POSITION_HOLDING": ours.PositionModeError,
         "DUPLICATE_REQUEST": ours.DuplicateClientOrderId,
@@ -92,24 +98,31 @@ VENUE_CODES: dict[str, dict[str, _E]] = {
         "110017": ours.InvalidOrder,  # reduce-only would increase position
     },
     "bitget": {
-        "43012": ours.InsufficientFunds,
-        "40762": ours.InsufficientFunds,
-        "40711": ours.InsufficientFunds,
-        "40712": ours.InsufficientFunds,
-        "429": ours.RateLimited,
-        "40026": ours.RateLimited,
-        "43001": ours.OrderNotFound,
-        "40768": ours.OrderNotFound,
-        "40109": ours.OrderNotFound,
-        "40757": ours.OrderNotFound,
+        # Codes from Bitget's v2 REST error list; bodies are {"code", "msg", "requestTime", "data": null}.
+        # No post-only code: Bitget accepts a crossing post_only order and cancels it (order channel).
+        "40762": ours.InsufficientFunds,  # The order amount exceeds the balance
+        "43012": ours.InsufficientFunds,  # Insufficient balance
+        "40711": ours.InsufficientFunds,  # Insufficient contract account balance
+        "40712": ours.InsufficientFunds,  # Insufficient margin
+        "429": ours.RateLimited,  # Too Many Requests (HTTP 429)
+        "1001": ours.RateLimited,  # The request is too frequent and has been throttled
+        "40768": ours.OrderNotFound,  # Order does not exist (cancel)
+        "40109": ours.OrderNotFound,  # The data of the order cannot be found (query)
+        "43001": ours.OrderNotFound,  # The order does not exist
+        "22001": ours.OrderNotFound,  # No order to cancel
         "43025": ours.OrderNotFound,  # plan order does not exist
-        "40786": ours.DuplicateClientOrderId,  # Duplicate clientOid
         "43004": ours.OrderNotFound,
+        "40786": ours.DuplicateClientOrderId,  # Duplicate clientOid
+        "40004": ours.AuthenticationError,  # Request timestamp expired
+        "40005": ours.AuthenticationError,  # Invalid ACCESS_TIMESTAMP
         "40008": ours.AuthenticationError,  # Request timestamp expired
-        "40004": ours.AuthenticationError,
-        "40009": ours.AuthenticationError,
-        "40037": ours.AuthenticationError,
+        "40006": ours.AuthenticationError,  # Invalid ACCESS_KEY
+        "40009": ours.AuthenticationError,  # sign signature error
+        "40012": ours.AuthenticationError,  # apikey/password is incorrect
+        "40026": ours.AuthenticationError,  # User is disabled (not a rate limit)
+        "40037": ours.AuthenticationError,  # Apikey does not exist
         "40774": ours.PositionModeError,  # order type for unilateral position must also be unilateral
+        "40757": ours.InvalidOrder,  # Not enough position is available (reduce-only with no position)
         "43111": ours.InvalidOrder,
     },
 }

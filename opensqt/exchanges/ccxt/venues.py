@@ -84,7 +84,7 @@ VENUES: dict[str, VenueSpec] = {
             name="bitget",
             ccxt_id="bitget",
             market_type="swap",
-            client_id_max_len=50,
+            client_id_max_len=50,  # clientOid: error 40305 "Client_oid length is not greater than 50"
             client_id_pattern=r"[A-Za-z0-9_-]+",
             max_batch=50,
             ccxt_options={"defaultType": "swap", "uta": False, "fetchMarkets": {"types": ["swap"]}},
@@ -94,8 +94,10 @@ VENUES: dict[str, VenueSpec] = {
             name="gate",
             ccxt_id="gate",
             market_type="swap",
-            # Gate's `text` must start with "t-" (ccxt adds it) and stay within 28 bytes after that prefix.
-            client_id_max_len=28,
+            # Gate's `text`: "t-" then at most 28 bytes of [0-9A-Za-z_.-] (FuturesOrder.text in the API v4
+            # docs). We send "t-" + id ourselves (ccxt would skip the prefix for an id starting with "t"), and
+            # ccxt 4.5 refuses a `text` longer than 28 *including* that prefix: 26 is what gets through.
+            client_id_max_len=26,
             client_id_pattern=r"[A-Za-z0-9_.-]+",
             client_id_prefix="t-",
             max_batch=10,

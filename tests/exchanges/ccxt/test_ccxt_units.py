@@ -177,7 +177,7 @@ def test_rewrite_urls_keeps_paths_and_fills_hostname() -> None:
 
 
 @pytest.mark.parametrize(
-    ("venue", "limit"), [("binanceusdm", 36), ("okx", 32), ("bybit", 36), ("gate", 28), ("bitget", 50)]
+    ("venue", "limit"), [("binanceusdm", 36), ("okx", 32), ("bybit", 36), ("gate", 26), ("bitget", 50)]
 )
 def test_client_id_length_limits(venue: str, limit: int) -> None:
     spec = VENUES[venue]
