@@ -55,7 +55,7 @@ def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
     hi_price = hi * tick
     closing = 0
     lattice = False
-    for slot in core.slots.slots.values():
+    for slot in core.slots.active.values():
         if slot.slot_status is not SlotStatus.FREE or not slot.position_qty:
             continue
         closing += 1

@@ -174,6 +174,7 @@ class GridCore:
             price_stale=self.is_stale(now_ms),
             cancels_in_flight=slots.cancels_in_flight(),
             retired_attempts=slots.retired_attempts,
+            active=slots.active,
         )
 
     def decide(self, now_ms: int) -> list[Command]:
@@ -300,7 +301,7 @@ class GridCore:
         slot manager keeps their attempt counters, so client ids never repeat). The engine's book only grows;
         a month of replay would make every decision walk thousands of dead levels."""
         keep = 4 * (self.params.buy_window + self.params.sell_window) + 16
-        if len(self.slots.slots) <= keep or self.centre is None:
+        if self.slots.idle_count <= keep or self.centre is None:
             return
         reach = (max(self.params.buy_window, self.params.sell_window) + 2) * self.interval
         self.slots.prune(self.centre - reach, self.centre + reach)
@@ -355,7 +356,7 @@ def slot_orders(core: GridCore) -> list[Order]:
     """The resting orders of LOCKED slots as `Order`s for the cleanup decision (as the engine builds them)."""
     out = []
     symbol = core.instrument.symbol
-    for slot in core.slots.slots.values():
+    for slot in core.slots.active.values():
         if (
             slot.slot_status is not SlotStatus.LOCKED
             or slot.client_order_id is None

@@ -43,6 +43,8 @@ class GridSnapshot:
     `risk_triggered`: no new opening orders (the last two also cancel resting ones); `price_stale`: no
     commands at all. `cancels_in_flight`: client ids already being cancelled (not cancelled twice).
     `retired_attempts`: attempt counters of pruned levels, so a revived level never reuses an id.
+    `active`: the slots with an order out or a position held, when the caller keeps that subset (the slot
+    manager does): the decision then walks only these; None walks `slots`.
     """
 
     price: Decimal
@@ -57,6 +59,7 @@ class GridSnapshot:
     price_stale: bool = False
     cancels_in_flight: frozenset[str] = frozenset()
     retired_attempts: Mapping[Decimal, int] = field(default_factory=lambda: _EMPTY_ATTEMPTS)
+    active: Mapping[Decimal, Slot] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +82,9 @@ def grid_centre(price: Decimal, interval: Decimal, instrument: Instrument, shift
     return instrument.round_price(units * interval).quantize(instrument.tick_size)
 
 
-def grid_window(price: Decimal, interval: Decimal, params: GridParams, instrument: Instrument,
-                shift: Decimal = ZERO) -> GridWindow:
+def grid_window(
+    price: Decimal, interval: Decimal, params: GridParams, instrument: Instrument, shift: Decimal = ZERO
+) -> GridWindow:
     centre = grid_centre(price, interval, instrument, shift)
     return GridWindow(centre, centre - params.buy_window * interval, centre + params.sell_window * interval)
 
@@ -208,7 +212,8 @@ def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: I
 
     commands: list[Command] = []
     closing: list[tuple[Decimal, Slot]] = []
-    for slot in slots.values():
+    working = slots if snapshot.active is None else snapshot.active
+    for slot in working.values():
         status = slot.slot_status
         if status is _LOCKED:
             order_price = slot.order_price
@@ -338,12 +343,18 @@ def _closing_orders(
     price = snapshot.price
     reduce_only = mode is not GridMode.NEUTRAL
     tick = instrument.tick_size
-    candidates: list[tuple[Decimal, PlaceOrder]] = []
+    candidates: list[tuple[Decimal, Decimal, PlaceOrder]] = []
+    # a close rests at least one interval (less half a tick of rounding) from its slot: slots beyond these
+    # would close outside the window, and are passed over before any arithmetic
+    sell_cap = window.sell_ceiling - interval + tick
+    buy_cap = window.buy_floor + interval - tick
     for slot_price, slot in closing:
         held = _position_side(slot, mode)
         if held is None:
             continue
         if held is _BUY:
+            if slot_price > sell_cap:
+                continue  # its close would rest above the window
             side = _SELL
             target = (slot_price + interval).quantize(tick)
             if target < lowest_sell or target <= price:
@@ -356,6 +367,8 @@ def _closing_orders(
             if target > window.sell_ceiling:
                 continue
         else:
+            if slot_price < buy_cap:
+                continue
             side = _BUY
             target = (slot_price - interval).quantize(tick)
             if target > highest_buy or target >= price:
@@ -377,6 +390,7 @@ def _closing_orders(
             continue
         cid = client_order_id(params.bot_tag, side, slot_price, slot.attempt + 1, instrument.tick_size)
         order = PlaceOrder(cid, instrument.symbol, side, qty, target, OrderType.LIMIT, tif, reduce_only)
-        candidates.append((abs(target - price), order))
-    candidates.sort(key=lambda c: c[0])
-    return [order for _, order in candidates[:quota]]
+        candidates.append((abs(target - price), slot_price, order))
+    # closest first; equally close ones by slot level, so the choice never depends on iteration order
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    return [order for _, _, order in candidates[:quota]]

@@ -94,6 +94,10 @@ class SlotManager:
         self._round_trips = 0
         self._overfilled = ZERO
         self._version = 0
+        # kept with every store, so the hot reads are O(1) and the decision walks only working slots
+        self._active: dict[Decimal, Slot] = {}  # slots with an order out or a position held
+        self._open = 0
+        self._inventory = ZERO
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -101,6 +105,17 @@ class SlotManager:
     def slots(self) -> Mapping[Decimal, Slot]:
         """Live read-only view of the slots by price (what `GridSnapshot.slots` wants)."""
         return MappingProxyType(self._slots)
+
+    @property
+    def active(self) -> Mapping[Decimal, Slot]:
+        """Live read-only view of the slots with an order out or a position held: every slot the grid can
+        cancel or close (the rest are FREE and empty: only looked up by level)."""
+        return MappingProxyType(self._active)
+
+    @property
+    def idle_count(self) -> int:
+        """FREE, empty slots: what `prune` can drop."""
+        return len(self._slots) - len(self._active)
 
     @property
     def retired_attempts(self) -> Mapping[Decimal, int]:
@@ -133,16 +148,12 @@ class SlotManager:
     @property
     def open_order_count(self) -> int:
         """Slots with an order out (PENDING or LOCKED): the base of the grid's order quota."""
-        return sum(1 for s in self._slots.values() if s.slot_status is not _FREE)
+        return self._open
 
     @property
     def inventory(self) -> Decimal:
         """Signed held quantity: long slots count positive, short slots negative."""
-        total = ZERO
-        for s in self._slots.values():
-            if s.position_qty:
-                total += s.position_qty if s.position_side is not Side.SELL else -s.position_qty
-        return total
+        return self._inventory
 
     def counts(self) -> dict[SlotStatus, int]:
         out = dict.fromkeys(SlotStatus, 0)
@@ -443,11 +454,7 @@ class SlotManager:
 
     def prune(self, low: Decimal, high: Decimal) -> int:
         """Drop FREE, empty slots outside [low, high]; their attempt counters are kept. Returns the count."""
-        gone = [
-            p
-            for p, s in self._slots.items()
-            if (p < low or p > high) and s.slot_status is _FREE and s.position_qty == 0
-        ]
+        gone = [p for p, s in self._slots.items() if (p < low or p > high) and p not in self._active]
         for p in gone:
             self._retired[p] = self._slots.pop(p).attempt
         if gone:
@@ -568,8 +575,24 @@ class SlotManager:
         return account
 
     def _store(self, slot: Slot) -> None:
-        self._slots[slot.price] = slot
+        price = slot.price
+        old = self._slots.get(price)
+        self._slots[price] = slot
         self._version += 1
+        if old is not None:
+            if old.slot_status is not _FREE:
+                self._open -= 1
+            if old.position_qty:
+                self._inventory -= _signed_position(old)
+        if slot.slot_status is not _FREE:
+            self._open += 1
+            self._active[price] = slot
+        elif slot.position_qty:
+            self._active[price] = slot
+        else:
+            self._active.pop(price, None)
+        if slot.position_qty:
+            self._inventory += _signed_position(slot)
 
     def _changed(self, before: Slot, after: Slot, reason: str) -> list[SlotChange]:
         if after == before:
@@ -578,6 +601,9 @@ class SlotManager:
         return [SlotChange(after.price, before, after, reason)]
 
 
+def _signed_position(slot: Slot) -> Decimal:
+    """Held quantity, negative for a short slot (inventory sums these)."""
+    return -slot.position_qty if slot.position_side is Side.SELL else slot.position_qty
 
 
 def _cleared(slot: Slot) -> Slot:

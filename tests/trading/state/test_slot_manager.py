@@ -308,7 +308,7 @@ def test_overfill_is_recorded_never_a_negative_position() -> None:
     bought(m)
     m.reserve(D(99), place("s1", Side.SELL, "1", "100"))
     # a reconciliation mends the slot to a smaller position meanwhile: the venue reports the full close
-    m._slots[D(99)] = replace(m._slots[D(99)], position_qty=D("0.5"))
+    m._store(replace(m.slots[D(99)], position_qty=D("0.5")))
     m.apply(OrderUpdated(order("s1", Side.SELL, "1", "100", OrderStatus.FILLED, "1", "v2")))
     assert (m.inventory, m.overfilled_qty) == (D(0), D("0.5"))
 
