@@ -192,3 +192,40 @@ async def test_bitget_push_then_replay_reports_the_fill_once() -> None:
         updates = ex.order_updates(first[-1:]) + ex.order_updates(again[-1:])
         assert [u.fill.trade_id if u.fill else None for u in updates] == ["1233932966658228225", None]
         assert [u.order.status for u in updates] == [OrderStatus.FILLED, OrderStatus.FILLED]
+
+
+@pytest.mark.parametrize(
+    ("venue", "route", "patch", "next_time"),
+    [
+        (
+            "bitget",
+            "/api/v2/mix/market/current-fund-rate",
+            lambda body: {**body, "data": [{**body["data"][0], "fundingRateInterval": "4"}]},
+            1732089600000,
+        ),
+        (
+            "gate",
+            "/api/v4/futures/usdt/contracts/BTC_USDT",
+            lambda body: {**body, "funding_interval": 14400},
+            1684944000000,
+        ),
+    ],
+)
+async def test_funding_interval_and_next_time_come_from_the_venue(
+    venue: str, route: str, patch: Any, next_time: int
+) -> None:
+    """Both venues state the interval (Bitget `fundingRateInterval` hours, Gate `funding_interval` seconds):
+    a 4 h contract reads as 4 h, not the 8 h default."""
+    case = _CASES[venue]
+    async with case.build() as (ex, hooks):
+        await ex.load_markets()
+        t = hooks["transport"]
+        canned = t.routes[("GET", route)]
+        assert isinstance(canned, Canned)
+        t.add("GET", route, Canned(patch(canned.body)))
+        funding = await ex.fetch_funding_rate(BTC)
+        assert (funding.rate, funding.interval_hours, funding.next_funding_time) == (
+            case.funding_rate,
+            Decimal(4),
+            next_time,
+        )
