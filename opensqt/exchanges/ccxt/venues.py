@@ -78,6 +78,7 @@ VENUES: dict[str, VenueSpec] = {
                 "fetchCurrencies": False,
                 "defaultType": "spot",
                 "warnOnFetchOpenOrdersWithoutSymbol": False,
+                "fetchMarkets": {"types": ["spot"]},  # not the futures exchangeInfos: this adapter trades spot
             },
         ),
         VenueSpec(

@@ -302,6 +302,32 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
         fills = [f for f in server.fills(symbol) if f.ts_event >= since]
         return [shapes.user_trade(f, vsym(symbol), server.venue_order_id(f)) for f in fills]
 
+    async def income(p: dict[str, str]) -> Any:
+        # Funding bookings only (incomeType FUNDING_FEE); a backend without a funding history has none.
+        if p.get("incomeType", "FUNDING_FEE") != "FUNDING_FEE":
+            return []
+        history = getattr(b, "fetch_funding_history", None)
+        symbols = perps(server._symbol(p, required=False))
+        if history is None:
+            return []
+        since, until = int(p.get("startTime", "0")), int(p.get("endTime", str(2**62)))
+        rows = [f for s in symbols for f in await server._backend(history(s, since)) if f.ts_event <= until]
+        rows.sort(key=lambda f: (f.ts_event, f.income_id))
+        # Binance's documented row: income as a string, time in ms, tranId a number, tradeId empty for funding
+        return [
+            {
+                "symbol": vsym(f.symbol),
+                "incomeType": "FUNDING_FEE",
+                "income": shapes.s(f.amount),
+                "asset": f.asset,
+                "info": "FUNDING_FEE",
+                "time": f.ts_event,
+                "tranId": int(f.income_id) if f.income_id.isdigit() else f.income_id,
+                "tradeId": "",
+            }
+            for f in rows[: int(p.get("limit", "100"))]
+        ]
+
     async def listen_key_new(p: dict[str, str]) -> Any:
         return {"listenKey": server.new_listen_key()}
 
@@ -342,6 +368,7 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
         ("POST", "/fapi/v1/batchOrders"): batch_orders,
         ("DELETE", "/fapi/v1/batchOrders"): batch_cancel,
         ("GET", "/fapi/v1/userTrades"): user_trades,
+        ("GET", "/fapi/v1/income"): income,
     }
     # listenKey calls carry the API key header but no signature, as on Binance.
     keyed: dict[tuple[str, str], Handler] = {
