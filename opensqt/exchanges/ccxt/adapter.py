@@ -88,11 +88,11 @@ class CcxtExchange:
             "fetch_funding_rates": bool(client.has.get("fetchFundingRates")),
             "set_leverage": spec.market_type == "swap",
             "margin_short": spec.market_type == "swap",
+            "fetch_funding_history": spec.market_type == "swap"
+            and bool(client.has.get("fetchFundingHistory")),
         }
 
     def _guarded(self, handle: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-            "fetch_funding_history": spec.market_type == "swap"
-            and bool(client.has.get("fetchFundingHistory")),
         """`handle` that never raises: an unparsable message is dropped and the socket's pending watches fail
         with a network error, so the next watch resubscribes and recovers the gap over REST."""
 
@@ -416,12 +416,6 @@ class CcxtExchange:
             out[sym] = self._parse(parse.funding_from_ccxt, r, self.spec.default_funding_hours)
         return out
 
-    async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
-        raw = await self._call(self._client.fetch_tickers(list(symbols) if symbols else None))
-        return {sym: self._parse(parse.ticker_from_ccxt, t) for sym, t in raw.items()}
-
-    async def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
     async def fetch_funding_history(self, symbol: str, since_ms: int | None = None) -> list[FundingIncome]:
         """Funding the venue booked on the account (Binance: `/fapi/v1/income`, FUNDING_FEE), oldest first.
         Up to 1000 bookings a call (Binance's maximum): callers page by moving `since_ms` on."""
@@ -429,6 +423,12 @@ class CcxtExchange:
         out = [self._parse(_funding_income_from_ccxt, symbol, r) for r in raw]
         return sorted(out, key=lambda f: (f.ts_event, f.income_id))
 
+    async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
+        raw = await self._call(self._client.fetch_tickers(list(symbols) if symbols else None))
+        return {sym: self._parse(parse.ticker_from_ccxt, t) for sym, t in raw.items()}
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
     ) -> list[Kline]:
         rows = await self._call(self._client.fetch_ohlcv(symbol, timeframe, since, limit))
         return [self._parse(parse.kline_from_ccxt, symbol, timeframe, row) for row in rows]
@@ -622,11 +622,6 @@ def _trades_from_ccxt(symbol: str, raw: Sequence[Mapping[str, Any]]) -> list[Tra
     return out
 
 
-def _book_top_from_ccxt(symbol: str, t: Mapping[str, Any]) -> BookTop:
-    bid, bid_qty, ask, ask_qty = (parse.dec(t[k], k) for k in ("bid", "bidVolume", "ask", "askVolume"))
-    if bid <= 0 or ask <= 0 or bid_qty < 0 or ask_qty < 0:
-        raise ValueError(f"book top {symbol}: prices must be > 0 and sizes >= 0, got {bid}, {ask}")
-    return BookTop(symbol, bid, bid_qty, ask, ask_qty, int(t.get("timestamp") or 0))
 def _funding_income_from_ccxt(symbol: str, r: Mapping[str, Any]) -> FundingIncome:
     # The venue's booking id is what makes a payment countable once: refuse a booking without one.
     income_id = str(r.get("id") or "")
@@ -638,3 +633,8 @@ def _funding_income_from_ccxt(symbol: str, r: Mapping[str, Any]) -> FundingIncom
     )
 
 
+def _book_top_from_ccxt(symbol: str, t: Mapping[str, Any]) -> BookTop:
+    bid, bid_qty, ask, ask_qty = (parse.dec(t[k], k) for k in ("bid", "bidVolume", "ask", "askVolume"))
+    if bid <= 0 or ask <= 0 or bid_qty < 0 or ask_qty < 0:
+        raise ValueError(f"book top {symbol}: prices must be > 0 and sizes >= 0, got {bid}, {ask}")
+    return BookTop(symbol, bid, bid_qty, ask, ask_qty, int(t.get("timestamp") or 0))
