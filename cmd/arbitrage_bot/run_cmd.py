@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step", type=float, default=10.0, metavar="SECONDS", help="real venues: seconds between decisions"
     )
+    parser.add_argument(
+        "--funding-delay",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="real venues: read the venue's funding bookings this long after each funding time (default 10)",
+    )
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,6 +62,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                 settings,
                 duration=Decimal(duration) if duration is not None else None,
                 step_seconds=args.step,
+                funding_delay_seconds=args.funding_delay,
             )
         )
     return anyio.run(_main, args, settings)

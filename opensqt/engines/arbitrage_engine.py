@@ -211,8 +211,9 @@ class ArbitrageEngine:
         self.selected = [c.key for c in found]
         self._event("rescan", "*", ",".join(self.selected[:10]) or "none", now_ms)
 
-    def on_funding(self, venue: str, paid: FundingPaid) -> None:
-        """Book a funding payment (the venue's account stream or the simulator's events)."""
+    def on_funding(self, venue: str, paid: FundingPaid, ref: str | None = None) -> None:
+        """Book a funding payment (the venue's income history, the simulator's events); `ref`: the venue's
+        id of the booking when it has one (the PnL row's unique key), else the funding time."""
         pos = self.legs.apply_funding(venue, paid.symbol, paid.amount, paid.ts_event)
         if pos is None:
             return
@@ -224,7 +225,7 @@ class ArbitrageEngine:
                     venue,
                     paid.symbol,
                     PnlKind.FUNDING,
-                    f"funding:{paid.ts_event}",
+                    ref or f"funding:{paid.ts_event}",
                     paid.amount,
                     "USDT",
                     paid.ts_event,

@@ -19,6 +19,7 @@ from loguru import logger
 from opensqt.clock import Clock, WallClock
 from opensqt.config import Settings
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig, Pair
+from opensqt.engines.arbitrage_funding import FundingCollector
 from opensqt.exchanges.base import Exchange
 from opensqt.exchanges.errors import NetworkError, RateLimited, VenueError
 from opensqt.market.price_monitor import PriceMonitor
@@ -280,10 +281,12 @@ async def run_arbitrage_bot(
     *,
     duration: Decimal | None = None,
     step_seconds: float = 10.0,
+    funding_delay_seconds: float = 10.0,
     out: TextIO = sys.stdout,
     ready: Callable[[ArbitrageRuntime], None] | None = None,
 ) -> int:
-    """Run on the configured real venues until `duration` seconds or SIGINT/SIGTERM. Returns the exit code."""
+    """Run on the configured real venues until `duration` seconds or SIGINT/SIGTERM. Returns the exit code.
+    `funding_delay_seconds`: how long after a funding time the venue's income history is first read."""
     from opensqt.engines.venues import build_real_exchange
     from opensqt.trading.execution.workflows import DurableWorkflows, default_system_database_url
 
@@ -339,13 +342,17 @@ async def run_arbitrage_bot(
             recovered = await engine.recover(durable, clock.now_ms())
             await engine.settle(clock.now_ms())
             logger.info("restored {} positions, re-attached {} workflows", restored, len(recovered))
+            funding = FundingCollector(engine, exchanges, store, delay_ms=int(funding_delay_seconds * 1000))
+            counted = funding.load()
+            caught_up = await funding.poll(clock.now_ms(), force=True)  # what was paid while we were down
+            logger.info("funding: {} venue bookings already counted, {} caught up", counted, caught_up)
             runtime = ArbitrageRuntime(engine, streams, recovered=recovered)
             runtime.api = await _start_api(settings, engine, store, clock, tg)
             await _start_metrics(settings, engine, tg)
             print(f"arbitrage_bot trading {', '.join(p.key for p in pairs)} on {' + '.join(names)}", file=out)
             if ready is not None:
                 ready(runtime)
-            tg.start_soon(_trade, engine, clock, step_seconds)
+            tg.start_soon(_trade, engine, funding, clock, step_seconds)
             if duration is not None:
                 await anyio.sleep(float(duration))
                 tg.cancel_scope.cancel()
@@ -363,10 +370,13 @@ async def run_arbitrage_bot(
     return code
 
 
-async def _trade(engine: ArbitrageEngine, clock: Clock, step_seconds: float) -> None:
+async def _trade(
+    engine: ArbitrageEngine, funding: FundingCollector, clock: Clock, step_seconds: float
+) -> None:
     while True:
         try:
             await engine.step(clock.now_ms())
+            await funding.poll(clock.now_ms())
         except VenueError as exc:  # one round lost; the next one reads everything again
             logger.warning("arbitrage step failed: {}", exc)
         await anyio.sleep(step_seconds)

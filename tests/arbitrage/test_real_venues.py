@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -102,9 +102,9 @@ async def world() -> AsyncIterator[tuple[list[MemoryVenue], list[BinanceServer]]
         tg.cancel_scope.cancel()
 
 
-def _spawn(config: Path, folder: Path, seconds: int) -> subprocess.Popen[str]:
+def _spawn(config: Path, folder: Path, seconds: int, extra: Sequence[str] = ()) -> subprocess.Popen[str]:
     cmd = [str(ROOT / ".venv/bin/arbitrage_bot"), "run", "--config", str(config)]
-    cmd += ["--duration", f"{seconds}s", "--step", "0.3"]
+    cmd += ["--duration", f"{seconds}s", "--step", "0.3", *extra]
     env = {**os.environ, "OPENSQT_LOGGING__LEVEL": "INFO"}
     return subprocess.Popen(
         cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -408,6 +408,8 @@ class CcxtExchange:
         return self._parse(parse.funding_from_ccxt, raw, self.spec.default_funding_hours)
 
     async def fetch_funding_rates(self, symbols: Sequence[str] | None = None) -> dict[str, FundingRate]:
+        if self.spec.market_type != "swap":
+            return {}  # spot pays no funding (ccxt would answer with the futures venue's rates)
         raw = await self._call(self._client.fetch_funding_rates(list(symbols) if symbols else None))
         out = {}
         for sym, r in raw.items():
