@@ -1,7 +1,8 @@
 """`SpotVenue`: an in-memory Binance-like spot account with a top-of-book matcher, to back the spot server.
 
 Balances per asset (free and locked); market orders take the book top, limit orders that cross take it too,
-others rest (their funds locked) and fill as maker when a public trade crosses them (`publish_trade`).
+others rest (their funds locked) and fill as maker when a public trade crosses them (`publish_trade`, the
+USDT-M test venue's matcher, reused).
 A LIMIT_MAKER (post-only) order that would cross is refused. Commission is charged in the quote asset on
 both sides (as on an account paying fees from the quote; Binance's default takes a buy's fee from the base
 received): the base balance then equals the executed quantity, which is what the arbitrage leg measures.
@@ -16,18 +17,16 @@ from itertools import count
 
 import anyio
 
-from opensqt.clock import Clock, WallClock
+from opensqt.clock import Clock
 from opensqt.exchanges import errors as ours
 from opensqt.exchanges.base import FundingIncome
 from opensqt.model import (
     ZERO,
     Balance,
-    BookTop,
     Fill,
     FundingRate,
     Instrument,
     InstrumentKind,
-    Kline,
     LiquiditySide,
     Order,
     OrderStatus,
@@ -36,16 +35,15 @@ from opensqt.model import (
     PlaceOrder,
     Position,
     Side,
-    Ticker,
-    Trade,
 )
-
-# The watch queue of the USDT-M test venue: same `watch_*` semantics, reused rather than written again.
-from opensqt.testing.binance_server.memory_venue import _Feed as Feed
+from opensqt.testing.binance_server.memory_venue import MemoryVenue
 
 
-class SpotVenue:
-    """An `Exchange` over an in-memory spot account. Drive the market with `set_book` and `publish_trade`."""
+class SpotVenue(MemoryVenue):
+    """An `Exchange` over an in-memory spot account. Drive the market with `set_book` and `publish_trade`.
+
+    The book, resting orders, trade matching, queries and streams are the USDT-M test venue's (`MemoryVenue`);
+    what is spot is here: balances per asset instead of margin and positions, and no leverage or funding."""
 
     def __init__(
         self,
@@ -54,94 +52,44 @@ class SpotVenue:
         balances: Mapping[str, Decimal] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        super().__init__({s: i for s, i in instruments.items() if not i.is_perpetual}, clock=clock)
         self.name = "memory-spot"
-        self.has: Mapping[str, bool] = {"create_orders": False, "cancel_orders": False, "watch_orders": True}
-        self._clock = clock or WallClock()
-        self._instruments = {s: i for s, i in instruments.items() if not i.is_perpetual}
         self._free: dict[str, Decimal] = dict(balances or {"USDT": Decimal(10_000)})
         self._locked: dict[str, Decimal] = {}
         self._ids = count(5_000_000_001)
-        self._trade_ids = count(1)
-        self._orders: dict[str, Order] = {}  # client order id -> latest state (final ones kept for queries)
-        self._fills: list[Fill] = []
-        self._book: dict[str, BookTop] = {}
-        self._last: dict[str, Decimal] = {}
-        self._order_feed: Feed[OrderUpdated] = Feed()
-        self._balance_feed: Feed[list[Balance]] = Feed()
-        self._trade_feeds: dict[str, Feed[Trade]] = {}
-        self._book_feeds: dict[str, Feed[BookTop]] = {}
-
-    # --- market drivers ---------------------------------------------------------------------------
-
-    def set_book(self, symbol: str, bid: Decimal, ask: Decimal, qty: Decimal = Decimal(1)) -> None:
-        top = BookTop(symbol, bid, qty, ask, qty, self._clock.now_ms())
-        self._book[symbol] = top
-        self._last.setdefault(symbol, top.mid)
-        self._book_feeds.setdefault(symbol, Feed()).put(top)
-
-    def publish_trade(self, symbol: str, price: Decimal, qty: Decimal, taker: Side) -> None:
-        """A public trade: resting orders it crosses fill (as maker) at their own price."""
-        self._last[symbol] = price
-        self._trade_feeds.setdefault(symbol, Feed()).put(
-            Trade(symbol, price, qty, taker, str(next(self._trade_ids)), self._clock.now_ms())
-        )
-        for order in list(self._orders.values()):
-            if order.symbol != symbol or not order.is_open or order.price is None:
-                continue
-            if (order.side is Side.BUY and taker is Side.SELL and price <= order.price) or (
-                order.side is Side.SELL and taker is Side.BUY and price >= order.price
-            ):
-                self._execute(order, order.remaining, order.price, LiquiditySide.MAKER)
 
     def deposit(self, asset: str, amount: Decimal) -> None:
-        self._free[asset] = self._free.get(asset, ZERO) + amount
-        self._balance_feed.put(self._balances([asset]))
+        self._move(asset, free=amount)
+        self._publish_balances([asset])
 
     # --- balances ---------------------------------------------------------------------------------
 
-    def _balance(self, asset: str) -> Balance:
+    def _asset_balance(self, asset: str) -> Balance:
         free, locked = self._free.get(asset, ZERO), self._locked.get(asset, ZERO)
         return Balance(asset, free + locked, free, locked, self._clock.now_ms())
 
-    def _balances(self, assets: Sequence[str]) -> list[Balance]:
-        return [self._balance(a) for a in assets]
+    def _publish_balances(self, assets: Sequence[str]) -> None:
+        for asset in assets:
+            self._balance_feed.put(self._asset_balance(asset))
 
     def _move(self, asset: str, free: Decimal = ZERO, locked: Decimal = ZERO) -> None:
         self._free[asset] = self._free.get(asset, ZERO) + free
         self._locked[asset] = self._locked.get(asset, ZERO) + locked
 
-    # --- Exchange: reads --------------------------------------------------------------------------
-
-    async def load_markets(self, reload: bool = False) -> Mapping[str, Instrument]:
-        return self._instruments
-
-    def _instrument(self, symbol: str) -> Instrument:
-        try:
-            return self._instruments[symbol]
-        except KeyError:
-            raise ours.InvalidOrder(f"spot: unknown symbol {symbol!r}", venue=self.name) from None
-
     async def fetch_balance(self) -> Mapping[str, Balance]:
-        assets = sorted(set(self._free) | set(self._locked))
-        return {b.asset: b for b in self._balances(assets)}
+        return {a: self._asset_balance(a) for a in sorted(set(self._free) | set(self._locked))}
 
     async def fetch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
         return []  # spot holds balances, not positions
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self._orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+    async def watch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
+        await anyio.sleep_forever()
+        return []
 
-    async def fetch_order(self, symbol: str, client_order_id: str) -> Order:
-        order = self._orders.get(client_order_id)
-        if order is None or order.symbol != symbol:
-            raise ours.OrderNotFound(f"spot: no order {client_order_id} on {symbol}", venue=self.name)
-        return order
+    async def watch_balance(self) -> Mapping[str, Balance]:
+        return {b.asset: b for b in await self._balance_feed.next()}  # the newest of each asset
 
-    def fills(self, symbol: str | None = None) -> list[Fill]:
-        """Every execution so far (the account's trade history), oldest first."""
-        return [f for f in self._fills if symbol is None or f.symbol == symbol]
-
-    # --- Exchange: orders -------------------------------------------------------------------------
+    # --- orders -----------------------------------------------------------------------------------
 
     def _needs(self, inst: Instrument, side: Side, qty: Decimal, price: Decimal) -> tuple[str, Decimal]:
         """What an order must have free: quote for buys (notional + taker fee), base for sells."""
@@ -207,44 +155,22 @@ class SpotVenue:
                 order, order.quantity, book.ask if order.side is Side.BUY else book.bid, LiquiditySide.TAKER
             )
         else:
-            self._balance_feed.put(self._balances([asset]))
+            self._publish_balances([asset])
         return self._orders[order.client_order_id]
-
-    async def create_orders(self, commands: Sequence[PlaceOrder]) -> list[Order | Exception]:
-        out: list[Order | Exception] = []
-        for command in commands:
-            try:
-                out.append(await self.create_order(command))
-            except ours.VenueError as exc:
-                out.append(exc)
-        return out
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         order = self._orders.get(client_order_id)
         if order is None or order.symbol != symbol or not order.is_open:
             raise ours.OrderNotFound(f"spot: unknown order {client_order_id}", venue=self.name)
-        inst = self._instruments[symbol]
-        assert order.price is not None or order.type is OrderType.MARKET
-        asset, amount = self._needs(inst, order.side, order.remaining, order.price or ZERO)
+        asset, amount = self._needs(
+            self._instruments[symbol], order.side, order.remaining, order.price or ZERO
+        )
         self._move(asset, free=amount, locked=-amount)
         done = order.with_status(OrderStatus.CANCELED, self._clock.now_ms())
         self._orders[client_order_id] = done
         self._order_feed.put(OrderUpdated(done))
-        self._balance_feed.put(self._balances([asset]))
+        self._publish_balances([asset])
         return done
-
-    async def cancel_orders(self, symbol: str, client_order_ids: Sequence[str]) -> list[Order | Exception]:
-        out: list[Order | Exception] = []
-        for cid in client_order_ids:
-            try:
-                out.append(await self.cancel_order(symbol, cid))
-            except ours.VenueError as exc:
-                out.append(exc)
-        return out
-
-    async def cancel_all_orders(self, symbol: str, side: Side | None = None) -> list[Order]:
-        targets = [o for o in await self.fetch_open_orders(symbol) if side is None or o.side is side]
-        return [await self.cancel_order(symbol, o.client_order_id) for o in targets]
 
     def _execute(self, order: Order, qty: Decimal, price: Decimal, liquidity: LiquiditySide) -> None:
         inst = self._instruments[order.symbol]
@@ -282,22 +208,15 @@ class SpotVenue:
         )
         self._fills.append(fill)
         self._order_feed.put(OrderUpdated(new, fill))
-        self._balance_feed.put(self._balances([inst.base, inst.quote]))
+        self._publish_balances([inst.base, inst.quote])
 
-    # --- Exchange: what spot does not have ---------------------------------------------------------
+    # --- what spot does not have ------------------------------------------------------------------
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         raise ours.InvalidOrder("spot: no leverage on a spot account", venue=self.name)
 
     async def fetch_leverage(self, symbol: str) -> int:
         return 1
-
-    async def fetch_trading_fees(self, symbol: str) -> tuple[Decimal, Decimal]:
-        inst = self._instrument(symbol)
-        return inst.maker_fee, inst.taker_fee
-
-    async def fetch_position_mode(self) -> bool:
-        return False
 
     async def fetch_funding_rate(self, symbol: str) -> FundingRate:
         raise ours.InvalidOrder(f"spot: {symbol} has no funding rate", venue=self.name)
@@ -308,64 +227,8 @@ class SpotVenue:
     async def fetch_funding_history(self, symbol: str, since_ms: int | None = None) -> list[FundingIncome]:
         return []
 
-    async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
-        out = {}
-        for s in symbols or self._instruments:
-            book = self._book.get(s)
-            out[s] = Ticker(
-                s,
-                self._last.get(s, ZERO),
-                book.bid if book else None,
-                book.ask if book else None,
-                ts_event=self._clock.now_ms(),
-            )
-        return out
-
-    async def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
-    ) -> list[Kline]:
-        return []
-
-    async def fetch_time(self) -> int:
-        return self._clock.now_ms()
-
-    # --- Exchange: streams ------------------------------------------------------------------------
-
-    async def watch_trades(self, symbol: str) -> list[Trade]:
-        return await self._trade_feeds.setdefault(symbol, Feed()).next()
-
-    async def watch_ticker(self, symbol: str) -> Ticker:
-        await self.watch_trades(symbol)
-        return (await self.fetch_tickers([symbol]))[symbol]
-
-    async def watch_bids_asks(self, symbol: str) -> BookTop:
-        return (await self._book_feeds.setdefault(symbol, Feed()).next())[-1]
-
-    async def watch_ohlcv(self, symbol: str, timeframe: str = "1m") -> list[Kline]:
-        await anyio.sleep_forever()
-        return []
-
-    async def watch_orders(self, symbol: str | None = None) -> list[OrderUpdated]:
-        while True:
-            updates = [u for u in await self._order_feed.next() if symbol is None or u.order.symbol == symbol]
-            if updates:
-                return updates
-
-    async def watch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
-        await anyio.sleep_forever()
-        return []
-
-    async def watch_balance(self) -> Mapping[str, Balance]:
-        out: dict[str, Balance] = {}
-        for batch in await self._balance_feed.next():
-            out.update({b.asset: b for b in batch})
-        return out
-
     async def watch_funding_rate(self, symbol: str) -> FundingRate:
         raise ours.InvalidOrder(f"spot: {symbol} has no funding rate", venue=self.name)
-
-    async def close(self) -> None:
-        return None
 
 
 def spot_instruments(
