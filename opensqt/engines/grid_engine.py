@@ -72,6 +72,7 @@ from opensqt.risk import (
     reconcile,
 )
 from opensqt.runtime.limits import TokenBucket
+from opensqt.runtime.workers import Workers
 from opensqt.trading.execution.executor import Executor
 from opensqt.trading.execution.outcomes import (
     CancelAcknowledged,
@@ -197,6 +198,9 @@ class GridEngine:
         self.exit_policy = exit_policy
         self.exiting: str | None = None
         self._tg: TaskGroup | None = None
+        self._workers: Workers | None = None
+        # what the last decision read; the same inputs give the same (already dispatched) commands
+        self._decided_on: tuple[Any, ...] | None = None
         self._stopping = False
         self._restored = False
         self._early_updates: list[OrderUpdated] = []
@@ -298,6 +302,8 @@ class GridEngine:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                # venue calls run on long-lived workers: no task start on the tick-to-order path
+                self._workers = Workers(tg, 2 * self.executor.params.max_concurrency, "executor")
                 self.phase = "loading markets"
                 markets = await self._retry(self.exchange.load_markets)
                 if self.symbol not in markets:
@@ -326,7 +332,7 @@ class GridEngine:
                 task_status.started()
                 self._decide()
         finally:
-            self._tg = None
+            self._tg = self._workers = None
             with anyio.CancelScope(shield=True):
                 await self._shutdown()
 
@@ -545,6 +551,25 @@ class GridEngine:
             return
         started = time.perf_counter()
         now = self.clock.now_ms()
+        core = self.core
+        # `decide` is pure: with every input as at the last decision (the same price update, slot book
+        # version, flags and millisecond), it returns what was dispatched then. The order stream and the
+        # price loop both react to one trade that fills: the second decision is skipped here.
+        inputs = (
+            self.prices.latest,
+            now,
+            self.slots.version,
+            core.interval,
+            core.paused,
+            self.breaker.is_open,
+            self.risk_triggered,
+            core.margin_locked_until_ms,
+            self.exiting,
+            self.config,
+        )
+        if inputs == self._decided_on:
+            self.core.stats["decisions_unchanged"] += 1
+            return
         snap = self.snapshot(now)
         if snap is None:
             return
@@ -564,7 +589,10 @@ class GridEngine:
                 self.dispatch(commands, now)
             return
         commands = decide_grid_orders(snap, self.params, self.instrument)
-        if commands and self.dispatch(commands, now) and self.on_latency is not None:
+        handed = self.dispatch(commands, now) if commands else 0
+        # read after dispatch: the reservations it made are part of what the next decision sees
+        self._decided_on = (*inputs[:2], self.slots.version, *inputs[3:])
+        if handed and self.on_latency is not None:
             self.on_latency(time.perf_counter() - started)
 
     def dispatch(self, commands: Sequence[Command], now_ms: int) -> int:
@@ -574,10 +602,14 @@ class GridEngine:
         if places:
             for command in places:
                 self.journal.order_sent(command, now_ms)
-            self.spawn(self.executor.place, places)
+            self._submit(self.executor.place, places)
         if cancels:
-            self.spawn(self.executor.cancel, cancels)
+            self._submit(self.executor.cancel, cancels)
         return len(places)
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._workers is not None:
+            self._workers.submit(fn, *args)
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` as a task of the engine's task group (no-op once stopped)."""

@@ -9,11 +9,14 @@ import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from opensqt.clock import ManualClock
+from opensqt.engines.grid_engine import GridEngine
 from opensqt.exchanges.errors import InsufficientFunds, OrderWouldCross
-from opensqt.exchanges.sim import FaultPlan
+from opensqt.exchanges.sim import BTC_USDT_PERP, FaultPlan, SimExchange, SimVenue
 from opensqt.model import GridMode, OrderStatus, Side, SlotStatus, TimeInForce
+from opensqt.runtime.settle import settle
 from opensqt.trading.logic import PostOnlyFallback
-from tests.engines.harness import SYMBOL, T0, config, params, run_grid
+from tests.engines.harness import SYMBOL, T0, config, params, play, run_grid
 
 
 def _orders(run):  # type: ignore[no-untyped-def]
@@ -241,3 +244,40 @@ async def test_risk_trigger_cancels_buys_and_recovery_resumes() -> None:
     run.engine.risk = gate  # type: ignore[assignment]
     snapshot = run.engine.core.snapshot(run.clock.now_ms())
     assert snapshot is not None and snapshot.risk_triggered
+
+
+async def test_a_decision_on_unchanged_inputs_is_skipped_and_any_change_decides_again() -> None:
+    # The order stream decides on a fill with the newest price; the price loop then wakes for the same
+    # trade: same price update, slot book version, flags and millisecond, so the same commands (already
+    # dispatched). Skipping it takes a decision off the tick-to-order path and must change nothing.
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    engine = GridEngine(exchange, config(cancel_on_exit=False), clock)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(engine.run)
+        await settle()
+        await play(engine, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")])
+        orders = sorted((o.side, o.price) for o in venue.open_orders(SYMBOL))
+        engine.on_price()  # decides on the book as the acks left it (nothing to do)
+        decided, skipped = engine.stats["decisions"], engine.stats["decisions_unchanged"]
+        engine.on_price()
+        engine.on_price()
+        assert (engine.stats["decisions"], engine.stats["decisions_unchanged"]) == (decided, skipped + 2)
+        clock.advance(0.001)  # a new millisecond: time-based flags may differ, so it decides again
+        engine.on_price()
+        assert engine.stats["decisions"] == decided + 1
+        engine.manual_pause = "operator"  # a flag the decision reads
+        engine.on_price()
+        assert engine.stats["decisions"] == decided + 2
+        await settle()
+        assert (
+            sorted((o.side, o.price) for o in venue.open_orders(SYMBOL))
+            == orders
+            == [
+                (Side.BUY, Decimal("59700.0")),
+                (Side.BUY, Decimal("59800.0")),
+                (Side.BUY, Decimal("59900.0")),
+            ]
+        )
+        tg.cancel_scope.cancel()

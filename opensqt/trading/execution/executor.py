@@ -82,6 +82,9 @@ class Executor:
             await self._place_one(commands[0])
             return
         if self.params.use_batches and self.exchange.has.get("create_orders"):
+            if len(commands) <= BATCH_LIMIT:
+                await self._place_batch(list(commands))  # one call: no task group, no task hop
+                return
             async with anyio.create_task_group() as tg:
                 for start in range(0, len(commands), BATCH_LIMIT):
                     tg.start_soon(self._place_batch, list(commands[start : start + BATCH_LIMIT]))

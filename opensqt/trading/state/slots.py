@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from opensqt.model import (
     ZERO,
@@ -229,8 +230,7 @@ class SlotManager:
             raise SlotStateError(f"slot {price}: holds {held}; an order adding to it is refused")
         if not opening and command.quantity > held:
             raise SlotStateError(f"slot {price}: closing {command.quantity} exceeds the held {held}")
-        after = replace(
-            slot,
+        after = slot.evolve(
             slot_status=_PENDING,
             client_order_id=cid,
             venue_order_id=None,
@@ -273,7 +273,7 @@ class SlotManager:
         if slot is None or slot.client_order_id != client_order_id:
             return []
         failures = slot.post_only_failures + (1 if reason is RejectReason.POST_ONLY else 0)
-        after = replace(_cleared(slot), order_status=OrderStatus.REJECTED, post_only_failures=failures)
+        after = _cleared(slot, order_status=OrderStatus.REJECTED, post_only_failures=failures)
         self._store(after)
         return [SlotChange(slot.price, slot, after, f"rejected: {reason.value}")]
 
@@ -294,7 +294,7 @@ class SlotManager:
         slot = self._slots.get(track.slot_price)
         if slot is None or slot.client_order_id != client_order_id:
             return []
-        after = replace(_cleared(slot), order_status=OrderStatus.EXPIRED)
+        after = _cleared(slot, order_status=OrderStatus.EXPIRED)
         self._store(after)
         return [SlotChange(slot.price, slot, after, "missing on venue")]
 
@@ -308,6 +308,7 @@ class SlotManager:
             raise SlotStateError(f"cancel {client_order_id}: slot {slot.price} is {slot.slot_status.value}")
         track.cancel_requested = True
         self._cancelling.add(client_order_id)
+        self._version += 1  # the decision reads the cancels in flight
         return slot
 
     def reset_post_only_failures(self, price: Decimal) -> list[SlotChange]:
@@ -315,11 +316,12 @@ class SlotManager:
         slot = self._slots.get(price)
         if slot is None or slot.post_only_failures == 0:
             return []
-        return self._changed(slot, replace(slot, post_only_failures=0), "post-only failures reset")
+        return self._changed(slot, slot.evolve(post_only_failures=0), "post-only failures reset")
 
     def on_cancel_failed(self, client_order_id: str) -> None:
         """The cancel request failed (the order may still rest): allow the grid to ask again."""
         self._cancelling.discard(client_order_id)
+        self._version += 1
         track = self._orders.get(client_order_id)
         if track is not None:
             track.cancel_requested = False
@@ -428,8 +430,7 @@ class SlotManager:
                 remaining = slot.position_qty - take
                 account = self._account(slot.price)
                 account.cost = account.cost * remaining / slot.position_qty
-                after = replace(
-                    slot,
+                after = slot.evolve(
                     position_qty=remaining,
                     position_status=PositionStatus.FILLED if remaining > 0 else PositionStatus.EMPTY,
                     position_side=side if remaining > 0 else None,
@@ -441,8 +442,7 @@ class SlotManager:
             slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
             if slot.position_qty and slot.position_side is not side:
                 raise SlotStateError(f"force_position: slot {price} holds the other side")
-            after = replace(
-                slot,
+            after = slot.evolve(
                 position_qty=slot.position_qty + missing,
                 position_status=PositionStatus.FILLED,
                 position_side=side,
@@ -491,11 +491,8 @@ class SlotManager:
                 reasons.append("post-only failure")
             self._finish(track)
             reasons.append(status.value)
-            return replace(
-                _cleared(slot), order_status=status, post_only_failures=failures, ts_update=ts_event
-            )
-        updated = replace(
-            slot,
+            return _cleared(slot, order_status=status, post_only_failures=failures, ts_update=ts_event)
+        updated = slot.evolve(
             slot_status=_LOCKED,
             venue_order_id=track.venue_order_id,
             order_status=status,
@@ -516,8 +513,7 @@ class SlotManager:
         if track.opening:
             account.cost += value
             return (
-                replace(
-                    slot,
+                slot.evolve(
                     position_qty=slot.position_qty + delta,
                     position_status=PositionStatus.FILLED,
                     position_side=track.side,
@@ -543,8 +539,7 @@ class SlotManager:
             self._round_trips += 1
             account.cost = ZERO
         return (
-            replace(
-                slot,
+            slot.evolve(
                 position_qty=remaining,
                 position_status=PositionStatus.FILLED if remaining > 0 else PositionStatus.EMPTY,
                 position_side=slot.position_side if remaining > 0 else None,
@@ -606,10 +601,9 @@ def _signed_position(slot: Slot) -> Decimal:
     return -slot.position_qty if slot.position_side is Side.SELL else slot.position_qty
 
 
-def _cleared(slot: Slot) -> Slot:
-    """The slot with no order working (FREE); position and counters kept."""
-    return replace(
-        slot,
+def _cleared(slot: Slot, **more: Any) -> Slot:
+    """The slot with no order working (FREE); position and counters kept; `more`: other fields to set."""
+    return slot.evolve(
         slot_status=_FREE,
         client_order_id=None,
         venue_order_id=None,
@@ -617,4 +611,5 @@ def _cleared(slot: Slot) -> Slot:
         order_price=None,
         order_qty=ZERO,
         filled_qty=ZERO,
+        **more,
     )
