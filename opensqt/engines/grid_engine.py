@@ -201,6 +201,7 @@ class GridEngine:
         self._workers: Workers | None = None
         # what the last decision read; the same inputs give the same (already dispatched) commands
         self._decided_on: tuple[Any, ...] | None = None
+        self._dispatched_all = True
         self._stopping = False
         self._restored = False
         self._early_updates: list[OrderUpdated] = []
@@ -553,17 +554,18 @@ class GridEngine:
         now = self.clock.now_ms()
         core = self.core
         # `decide` is pure: with every input as at the last decision (the same price update, slot book
-        # version, flags and millisecond), it returns what was dispatched then. The order stream and the
-        # price loop both react to one trade that fills: the second decision is skipped here.
+        # version and flags, time-based ones included), it returns what was dispatched then. The order
+        # stream and the price loop both react to a trade that fills, and the housekeeping timer fires
+        # between prices: those repeat decisions are skipped here.
         inputs = (
             self.prices.latest,
-            now,
             self.slots.version,
             core.interval,
             core.paused,
             self.breaker.is_open,
             self.risk_triggered,
-            core.margin_locked_until_ms,
+            now < core.margin_locked_until_ms,
+            core.is_stale(now),
             self.exiting,
             self.config,
         )
@@ -590,8 +592,13 @@ class GridEngine:
             return
         commands = decide_grid_orders(snap, self.params, self.instrument)
         handed = self.dispatch(commands, now) if commands else 0
-        # read after dispatch: the reservations it made are part of what the next decision sees
-        self._decided_on = (*inputs[:2], self.slots.version, *inputs[3:])
+        # Remembered only when every command went out: one held back by a filter that time lifts (a
+        # post-only cooldown) must be offered again. Read after dispatch: its reservations are part of
+        # what the next decision sees.
+        if not commands or self._dispatched_all:
+            self._decided_on = (inputs[0], self.slots.version, *inputs[2:])
+        else:
+            self._decided_on = None
         if handed and self.on_latency is not None:
             self.on_latency(time.perf_counter() - started)
 
@@ -599,6 +606,7 @@ class GridEngine:
         """Reserve slots synchronously (the core's filters: breaker, post-only cooldown, slot status), then
         hand the venue calls to the executor's tasks. Returns how many orders were handed over."""
         places, cancels = self.core.dispatch(commands, now_ms)
+        self._dispatched_all = len(places) + len(cancels) == len(commands)
         if places:
             for command in places:
                 self.journal.order_sent(command, now_ms)

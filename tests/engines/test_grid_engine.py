@@ -248,8 +248,8 @@ async def test_risk_trigger_cancels_buys_and_recovery_resumes() -> None:
 
 async def test_a_decision_on_unchanged_inputs_is_skipped_and_any_change_decides_again() -> None:
     # The order stream decides on a fill with the newest price; the price loop then wakes for the same
-    # trade: same price update, slot book version, flags and millisecond, so the same commands (already
-    # dispatched). Skipping it takes a decision off the tick-to-order path and must change nothing.
+    # trade: same price update, slot book version and flags, so the same commands (already dispatched).
+    # Skipping it takes a decision off the tick-to-order path and must change nothing.
     clock = ManualClock(T0)
     venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
     exchange = SimExchange(venue)
@@ -264,12 +264,17 @@ async def test_a_decision_on_unchanged_inputs_is_skipped_and_any_change_decides_
         engine.on_price()
         engine.on_price()
         assert (engine.stats["decisions"], engine.stats["decisions_unchanged"]) == (decided, skipped + 2)
-        clock.advance(0.001)  # a new millisecond: time-based flags may differ, so it decides again
+        clock.advance(1)  # time alone changes nothing while the price is fresh (the housekeeping tick)
         engine.on_price()
-        assert engine.stats["decisions"] == decided + 1
+        assert (engine.stats["decisions"], engine.stats["decisions_unchanged"]) == (decided, skipped + 3)
         engine.manual_pause = "operator"  # a flag the decision reads
         engine.on_price()
-        assert engine.stats["decisions"] == decided + 2
+        assert engine.stats["decisions"] == decided + 1
+        engine.manual_pause = None
+        clock.advance(3600)  # the price goes stale (price_stale_seconds 3600): a time-based flag
+        engine.on_price()
+        engine.on_price()
+        assert (engine.stats["decisions"], engine.stats["decisions_unchanged"]) == (decided + 2, skipped + 4)
         await settle()
         assert (
             sorted((o.side, o.price) for o in venue.open_orders(SYMBOL))
