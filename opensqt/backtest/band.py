@@ -12,7 +12,8 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from opensqt.engines.grid_core import GridCore
-from opensqt.model import GridMode, Side, SlotStatus
+from opensqt.model import GridMode, Side
+from opensqt.trading.logic.grid import grid_window, holds_near
 
 _HALF = Decimal("0.5")
 
@@ -55,9 +56,10 @@ def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
     hi_price = hi * tick
     closing = 0
     lattice = False
-    for slot in core.slots.active.values():
-        if slot.slot_status is not SlotStatus.FREE or not slot.position_qty:
-            continue
+    # only holding slots whose close can rest inside this centre's window can ever be chosen
+    window = grid_window(price, interval, params, inst)
+    near = holds_near(core.slots.holds_by_side, core.slots.slots, window, interval, tick)
+    for _, slot in near:
         closing += 1
         side = slot.position_side
         if side is None:

@@ -174,7 +174,8 @@ class GridCore:
             price_stale=self.is_stale(now_ms),
             cancels_in_flight=slots.cancels_in_flight(),
             retired_attempts=slots.retired_attempts,
-            active=slots.active,
+            working=slots.working,
+            holds=slots.holds_by_side,
         )
 
     def decide(self, now_ms: int) -> list[Command]:
@@ -356,7 +357,7 @@ def slot_orders(core: GridCore) -> list[Order]:
     """The resting orders of LOCKED slots as `Order`s for the cleanup decision (as the engine builds them)."""
     out = []
     symbol = core.instrument.symbol
-    for slot in core.slots.active.values():
+    for slot in core.slots.working.values():
         if (
             slot.slot_status is not SlotStatus.LOCKED
             or slot.client_order_id is None

@@ -5,7 +5,8 @@ Pure and deterministic: the same snapshot always gives the same commands. See do
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -43,8 +44,9 @@ class GridSnapshot:
     `risk_triggered`: no new opening orders (the last two also cancel resting ones); `price_stale`: no
     commands at all. `cancels_in_flight`: client ids already being cancelled (not cancelled twice).
     `retired_attempts`: attempt counters of pruned levels, so a revived level never reuses an id.
-    `active`: the slots with an order out or a position held, when the caller keeps that subset (the slot
-    manager does): the decision then walks only these; None walks `slots`.
+    `working` and `holds`: when the caller keeps them (the slot manager does), the slots with an order out
+    and the prices of the FREE slots holding a position by opening side (None: unknown), ascending; the
+    decision then looks only at those that can matter. None: it walks every slot of `slots`.
     """
 
     price: Decimal
@@ -59,7 +61,8 @@ class GridSnapshot:
     price_stale: bool = False
     cancels_in_flight: frozenset[str] = frozenset()
     retired_attempts: Mapping[Decimal, int] = field(default_factory=lambda: _EMPTY_ATTEMPTS)
-    active: Mapping[Decimal, Slot] | None = None
+    working: Mapping[Decimal, Slot] | None = None
+    holds: Mapping[Side | None, Sequence[Decimal]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +215,9 @@ def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: I
 
     commands: list[Command] = []
     closing: list[tuple[Decimal, Slot]] = []
-    working = slots if snapshot.active is None else snapshot.active
+    working = slots if snapshot.working is None else snapshot.working
+    if snapshot.holds is not None:
+        closing = holds_near(snapshot.holds, slots, window, interval, instrument.tick_size)
     for slot in working.values():
         status = slot.slot_status
         if status is _LOCKED:
@@ -235,7 +240,7 @@ def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: I
             cid = slot.client_order_id
             if cid is not None and cid not in in_flight:
                 commands.append(CancelOrder(cid, symbol, slot.venue_order_id, reason))
-        elif status is _FREE and slot.position_qty:
+        elif status is _FREE and slot.position_qty and snapshot.holds is None:
             closing.append((slot.price, slot))
 
     quota = params.order_cleanup_threshold - snapshot.open_orders
@@ -328,6 +333,31 @@ def _open_at(
     return PlaceOrder(cid, instrument.symbol, side, qty, level, OrderType.LIMIT, tif, False)
 
 
+def holds_near(
+    holds: Mapping[Side | None, Sequence[Decimal]],
+    slots: Mapping[Decimal, Slot],
+    window: GridWindow,
+    interval: Decimal,
+    tick: Decimal,
+) -> list[tuple[Decimal, Slot]]:
+    """The holding slots whose close can rest inside the window (see `_close_caps`), found by bisection."""
+    sell_cap, buy_cap = _close_caps(window, interval, tick)
+    long = holds[_BUY]
+    short = holds[_SELL]
+    prices = [
+        *long[: bisect_right(long, sell_cap)],
+        *short[bisect_left(short, buy_cap) :],
+        *holds[None],
+    ]
+    return [(p, slots[p]) for p in prices]
+
+
+def _close_caps(window: GridWindow, interval: Decimal, tick: Decimal) -> tuple[Decimal, Decimal]:
+    """A close rests at least one interval (less half a tick of rounding) from its slot: a long slot above
+    the first cap, or a short one below the second, would close outside the window."""
+    return window.sell_ceiling - interval + tick, window.buy_floor + interval - tick
+
+
 def _closing_orders(
     closing: list[tuple[Decimal, Slot]],
     snapshot: GridSnapshot,
@@ -344,10 +374,7 @@ def _closing_orders(
     reduce_only = mode is not GridMode.NEUTRAL
     tick = instrument.tick_size
     candidates: list[tuple[Decimal, Decimal, PlaceOrder]] = []
-    # a close rests at least one interval (less half a tick of rounding) from its slot: slots beyond these
-    # would close outside the window, and are passed over before any arithmetic
-    sell_cap = window.sell_ceiling - interval + tick
-    buy_cap = window.buy_floor + interval - tick
+    sell_cap, buy_cap = _close_caps(window, interval, tick)  # slots beyond are passed over at once
     for slot_price, slot in closing:
         held = _position_side(slot, mode)
         if held is None:

@@ -7,8 +7,9 @@ quantity as a high-water mark, the status rank and transition table, and the fil
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
@@ -95,9 +96,11 @@ class SlotManager:
         self._round_trips = 0
         self._overfilled = ZERO
         self._version = 0
-        # kept with every store, so the hot reads are O(1) and the decision walks only working slots
-        self._active: dict[Decimal, Slot] = {}  # slots with an order out or a position held
-        self._open = 0
+        # kept with every store, so the hot reads are O(1) and a decision looks only at slots it can act on
+        self._working: dict[Decimal, Slot] = {}  # PENDING or LOCKED: an order out
+        # FREE slots holding a position, by the side that opened it, as sorted price lists: the decision
+        # takes the few whose close can rest inside the window by bisection, not by walking hundreds
+        self._holds: dict[Side | None, list[Decimal]] = {Side.BUY: [], Side.SELL: [], None: []}
         self._inventory = ZERO
 
     # --- reads -----------------------------------------------------------------------------------
@@ -108,15 +111,20 @@ class SlotManager:
         return MappingProxyType(self._slots)
 
     @property
-    def active(self) -> Mapping[Decimal, Slot]:
-        """Live read-only view of the slots with an order out or a position held: every slot the grid can
-        cancel or close (the rest are FREE and empty: only looked up by level)."""
-        return MappingProxyType(self._active)
+    def working(self) -> Mapping[Decimal, Slot]:
+        """Live read-only view of the slots with an order out (PENDING or LOCKED)."""
+        return MappingProxyType(self._working)
+
+    @property
+    def holds_by_side(self) -> Mapping[Side | None, Sequence[Decimal]]:
+        """Prices of the FREE slots holding a position, by the side that opened it (None: unknown),
+        ascending. A live view for one synchronous read (what `GridSnapshot.holds` wants)."""
+        return MappingProxyType(self._holds)
 
     @property
     def idle_count(self) -> int:
         """FREE, empty slots: what `prune` can drop."""
-        return len(self._slots) - len(self._active)
+        return len(self._slots) - len(self._working) - sum(len(h) for h in self._holds.values())
 
     @property
     def retired_attempts(self) -> Mapping[Decimal, int]:
@@ -149,7 +157,7 @@ class SlotManager:
     @property
     def open_order_count(self) -> int:
         """Slots with an order out (PENDING or LOCKED): the base of the grid's order quota."""
-        return self._open
+        return len(self._working)
 
     @property
     def inventory(self) -> Decimal:
@@ -454,7 +462,11 @@ class SlotManager:
 
     def prune(self, low: Decimal, high: Decimal) -> int:
         """Drop FREE, empty slots outside [low, high]; their attempt counters are kept. Returns the count."""
-        gone = [p for p, s in self._slots.items() if (p < low or p > high) and p not in self._active]
+        gone = [
+            p
+            for p, s in self._slots.items()
+            if (p < low or p > high) and s.slot_status is _FREE and not s.position_qty
+        ]
         for p in gone:
             self._retired[p] = self._slots.pop(p).attempt
         if gone:
@@ -574,20 +586,19 @@ class SlotManager:
         old = self._slots.get(price)
         self._slots[price] = slot
         self._version += 1
-        if old is not None:
-            if old.slot_status is not _FREE:
-                self._open -= 1
-            if old.position_qty:
-                self._inventory -= _signed_position(old)
+        if old is not None and old.position_qty:
+            self._inventory -= _signed_position(old)
+            if old.slot_status is _FREE:
+                holds = self._holds[old.position_side]
+                del holds[bisect_left(holds, price)]
         if slot.slot_status is not _FREE:
-            self._open += 1
-            self._active[price] = slot
-        elif slot.position_qty:
-            self._active[price] = slot
+            self._working[price] = slot
         else:
-            self._active.pop(price, None)
+            self._working.pop(price, None)
         if slot.position_qty:
             self._inventory += _signed_position(slot)
+            if slot.slot_status is _FREE:
+                insort(self._holds[slot.position_side], price)
 
     def _changed(self, before: Slot, after: Slot, reason: str) -> list[SlotChange]:
         if after == before:
