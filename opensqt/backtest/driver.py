@@ -192,7 +192,10 @@ class _Run:
         self.progress = progress
         engine = cfg.engine
         self.venue = SimVenue(
-            [inst], balances={inst.settle: cfg.initial_balance}, default_leverage=engine.leverage
+            [inst],
+            balances={inst.settle: cfg.initial_balance},
+            default_leverage=engine.leverage,
+            emit_balances=False,  # the run reads positions and fills, never balance events
         )
         self.venue.attach(data)
         s = data.symbols.index(self.symbol)

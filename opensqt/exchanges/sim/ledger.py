@@ -41,6 +41,7 @@ class LedgerMixin:
     _sells: list[list[LiveOrder]]
     _out: list[VenueEvent]
     now_ms: int
+    emit_balances: bool
     data: MarketData | None
     cursor: int
     _scan: Scanner | None
@@ -269,6 +270,8 @@ class LedgerMixin:
         return out
 
     def _emit_balances(self, inst: Instrument) -> None:
+        if not self.emit_balances:
+            return
         bal = self.balances()
         for asset in (inst.settle,) if inst.is_perpetual else (inst.base, inst.quote):
             if asset in bal:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 
 from opensqt.data.market_data import FUNDING_SCALE, EventKind, MarketData, Scale
+from opensqt.exchanges.sim.depth import DepthSide
 from opensqt.model import ZERO, Instrument, Kline, Ticker
 
 BIG = 1 << 62
@@ -45,8 +46,8 @@ class MarketState:
         self.funding_mark = 0
         self.funding_interval = funding_interval_ms
         self.next_funding = BIG
-        self.depth_bids: dict[int, int] = {}
-        self.depth_asks: dict[int, int] = {}
+        self.depth_bids = DepthSide()
+        self.depth_asks = DepthSide()
         self.depth_upto = 0
 
     @property
@@ -71,8 +72,8 @@ class MarketState:
     # --- lazily rebuilt depth: only a taker walk or a queue estimate needs it ---------------------
 
     def sync_depth(self, data: MarketData, sym: int, upto: int) -> None:
-        """Apply DEPTH/SNAPSHOT rows of this symbol in [depth_upto, upto), in bulk (dict updates in row order:
-        a later level update overrides an earlier one, and zero sizes are removed at the end)."""
+        """Apply DEPTH/SNAPSHOT rows of this symbol in [depth_upto, upto), in bulk (in row order: a later
+        level update overrides an earlier one; size 0 removes the level)."""
         start = self.depth_upto
         if upto <= start:
             return
@@ -95,13 +96,10 @@ class MarketState:
                 [np.arange(f, e) for f, e in zip(firsts.tolist(), ends.tolist(), strict=True)]
             )
         px, qty, side = data.level_px[idx], data.level_qty[idx], data.level_side[idx]
-        for book, sel in ((self.depth_bids, side > 0), (self.depth_asks, side < 0)):
-            prices, sizes = px[sel].tolist(), qty[sel].tolist()
-            book.update(zip(prices, sizes, strict=True))
-            # only levels this batch touched can have become empty: look at those, not the whole book
-            for p in {p for p, q in zip(prices, sizes, strict=True) if q == 0}:
-                if book.get(p) == 0:
-                    del book[p]
+        bids = side > 0
+        self.depth_bids.apply(px[bids], qty[bids])
+        asks = side < 0
+        self.depth_asks.apply(px[asks], qty[asks])
 
     def ask_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
         """Asks a buy limited at `limit` (None: market) can take: top of book, then recorded depth."""
@@ -110,10 +108,7 @@ class MarketState:
         if limit is not None and self.ask > limit:
             return []
         top = self.ask
-        deeper = sorted(
-            (p, q) for p, q in self.depth_asks.items() if p > top and (limit is None or p <= limit)
-        )
-        return [(top, self.ask_qty), *deeper]
+        return [(top, self.ask_qty), *self.depth_asks.above(top, limit)]
 
     def bid_levels(self, limit: int | None = None) -> list[tuple[int, int]]:
         if not self.has_book:
@@ -121,11 +116,7 @@ class MarketState:
         if limit is not None and self.bid < limit:
             return []
         top = self.bid
-        deeper = sorted(
-            ((p, q) for p, q in self.depth_bids.items() if p < top and (limit is None or p >= limit)),
-            reverse=True,
-        )
-        return [(top, self.bid_qty), *deeper]
+        return [(top, self.bid_qty), *self.depth_bids.below(top, limit)]
 
     def displayed_at(self, sign: int, price: int) -> int:
         """Displayed size ahead of a new passive order at `price` on side `sign` (+1 bid, -1 ask)."""
@@ -134,10 +125,10 @@ class MarketState:
         if sign > 0:
             if price == self.bid:
                 return self.bid_qty
-            return self.depth_bids.get(price, 0) if price < self.bid else 0
+            return self.depth_bids.get(price) if price < self.bid else 0
         if price == self.ask:
             return self.ask_qty
-        return self.depth_asks.get(price, 0) if price > self.ask else 0
+        return self.depth_asks.get(price) if price > self.ask else 0
 
 
 def klines(

@@ -63,6 +63,7 @@ class SimVenue(LedgerMixin):
         use_margin: bool = False,
         margin_leverage: int = 3,
         clock: ManualClock | None = None,
+        emit_balances: bool = True,
     ) -> None:
         insts = list(instruments) if instruments is not None else list(DEFAULT_INSTRUMENTS.values())
         self.name = name
@@ -77,6 +78,8 @@ class SimVenue(LedgerMixin):
             margin_leverage=margin_leverage,
         )
         self.clock = clock
+        # False: no BalanceUpdated events (a backtest reads none, and each costs a walk of the open orders)
+        self.emit_balances = emit_balances
         self.now_ms = clock.now_ms() if clock else 0
         self.orders: dict[str, LiveOrder] = {}
         # finished orders stay queryable for a while, then are archived (as venues do): their ids stay
