@@ -128,7 +128,7 @@ class ExitResult:
 
 
 def leg_client_order_id(workflow_id: str, step: str) -> str:
-    """`x<13 base36 digits of the workflow id's hash><step>`: letters and digits only, at most 28 characters,
+    """`x<13 base36 digits of the workflow id's hash><step>`: letters and digits only, at most 22 characters,
     the same on every replay of the step."""
     if not step.isalnum() or len(step) > 8:
         raise ValueError(f"step name: expected 1-8 letters or digits, got {step!r}")

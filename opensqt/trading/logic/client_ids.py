@@ -1,7 +1,8 @@
 """Deterministic client order ids: bot tag, side, slot price in ticks and the slot's attempt, compactly.
 
 Layout `{tag}{B|S}{ticks:base36}N{attempt:base36}`, e.g. `osqtB2n9cN3`: letters and digits only, so it is
-valid on every venue (OKX allows nothing else), at most 28 characters (Gate adds `t-` and allows 30).
+valid on every venue (OKX allows nothing else), at most 26 characters (Gate's `text` takes `t-` plus the
+id, and ccxt refuses more than 28 in all).
 The tag is lowercase and the two markers uppercase, which makes the id parse without a length table.
 """
 
@@ -14,7 +15,7 @@ from functools import lru_cache
 
 from opensqt.model import Side
 
-MAX_CLIENT_ID_LENGTH = 28
+MAX_CLIENT_ID_LENGTH = 26
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _SIDE_CODE = {Side.BUY: "B", Side.SELL: "S"}
 _CODE_SIDE = {"B": Side.BUY, "S": Side.SELL}
