@@ -1,10 +1,16 @@
-"""Simulated venues for the arbitrage tests: a perp and its spot twin on one venue, or one perp on two."""
+"""Simulated venues for the arbitrage tests: a perp and its spot twin on one venue, or one perp on two, or
+several perps with their spot twins and a funding schedule each (`funding_world`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
+import numpy as np
+
+from opensqt.data.market_data import EventKind, MarketData, merge
 from opensqt.data.synthetic import Regime, SyntheticMarket
+from opensqt.engines.arbitrage_engine import Pair
 from opensqt.exchanges.sim import BTC_USDT_PERP, SimVenue
 from opensqt.model import Instrument, InstrumentKind
 
@@ -36,3 +42,64 @@ def venue(
     v.attach(SyntheticMarket(list(instruments), seed=3, regimes=regimes, step_ms=1_000).generate(START))
     v.advance(until_ms=START + 10_000, stop_on_event=False)
     return v
+
+
+# --- two symbols, spot and perp each, with their own funding regimes ------------------------------------
+
+HOUR = 3_600_000
+
+
+def spot_twin(perp: Instrument) -> Instrument:
+    """A spot market on the perp's tick and lot (spot taker fee 0.1 %), replaying the perp's price path."""
+    return replace(
+        perp,
+        symbol=perp.symbol.split(":")[0],
+        kind=InstrumentKind.SPOT,
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+        max_leverage=1,
+    )
+
+
+def _with_spot(data: MarketData, spot: Instrument) -> MarketData:
+    """The perp's book and trades replayed as its spot twin's (no funding rows): zero basis by design."""
+    rows = data.kind != int(EventKind.FUNDING)
+    twin = MarketData(
+        (spot.symbol,),
+        data.scales,
+        data.ts[rows],
+        data.kind[rows],
+        np.zeros(int(rows.sum()), np.int16),
+        data.px[rows],
+        data.qty[rows],
+        data.px2[rows],
+        data.qty2[rows],
+        data.side[rows],
+        source=data.source,
+    )
+    return merge([data, twin])
+
+
+def funding_world(
+    funding: dict[Instrument, list[tuple[float, float]]], balance: Decimal = Decimal(1_000_000), seed: int = 3
+) -> tuple[SimVenue, list[Pair]]:
+    """One venue trading each perp of `funding` and its spot twin. `funding[perp]` is that perp's schedule,
+    (hours, funding rate per 8 h) in turn; prices drift little (calm regimes, mean-reverting)."""
+    insts: list[Instrument] = []
+    parts = []
+    pairs = []
+    for k, (perp, schedule) in enumerate(funding.items()):
+        spot = spot_twin(perp)
+        insts += [perp, spot]
+        regimes = [
+            Regime(f"f{i}", int(hours * HOUR), 0.0, 0.0002, 1.0, mean_reversion=0.2, funding_rate=rate)
+            for i, (hours, rate) in enumerate(schedule)
+        ]
+        data = SyntheticMarket(
+            [perp], seed=seed + k, regimes=regimes, step_ms=5_000, funding_interval_ms=8 * HOUR
+        ).generate(START)
+        parts.append(_with_spot(data, spot))
+        pairs.append(Pair(perp.symbol, "sim", spot, "sim", perp))
+    v = SimVenue(insts, name="sim", balances={"USDT": balance})
+    v.attach(merge(parts))
+    return v, pairs
