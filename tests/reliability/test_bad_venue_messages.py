@@ -219,9 +219,13 @@ async def test_malformed_public_pushes_never_become_a_price_and_the_stream_keeps
     assert all("unreadable" in r for r in refused)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known gap (docs/RELIABILITY.md): a finite but absurd price is accepted"
-)
-async def test_an_absurd_but_finite_trade_price_is_refused(loopback: Any) -> None:
-    got, _ = await _public_pushes(loopback, "trade", ("1e400",))
-    _plausible("trade", got)
+@pytest.mark.parametrize("kind", ["trade", "bookTicker"])
+async def test_an_absurd_but_finite_price_is_refused(loopback: Any, kind: str) -> None:
+    # A price above the market's price filter (the loopback's maxPrice is 10,000,000) is not one the venue
+    # prints; a size of 1e400 is corrupt. 10000000.1 as a size is large but real (a deep book level).
+    got, refused = await _public_pushes(loopback, kind, ("1e400", "10000000.1"))
+    _plausible(kind, got)
+    prices = 1 if kind == "trade" else 2
+    assert len(refused) == prices * 3, refused  # each price field twice, each size field once
+    assert sum("above the market's maximum 10000000" in r for r in refused) == prices * 2, refused
+    assert all("above" in r and "unreadable" in r for r in refused), refused

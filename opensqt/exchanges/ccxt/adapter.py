@@ -42,6 +42,10 @@ T = TypeVar("T")
 
 _SEEN_TRADES_MAX = 10_000
 _RECOVERY_LOOKBACK_MS = 60_000
+#: a pushed price above the market's price filter is refused; with no filter known, above this
+MAX_PRICE = Decimal(10) ** 12
+#: no market trades or shows more than this many units at once: a bigger pushed size is corrupt
+MAX_SIZE = Decimal(10) ** 15
 # Keys where venues put funding fields in ticker / mark-price pushes (binance markPrice, bybit, bitget, gate).
 _FUNDING_KEYS = {
     "rate": ("r", "fundingRate", "funding_rate"),
@@ -437,14 +441,14 @@ class CcxtExchange:
 
     async def watch_trades(self, symbol: str) -> list[Trade]:
         raw = await self._call(self._client.watch_trades(symbol))
-        return self._parse(_trades_from_ccxt, symbol, raw)
+        return self._parse(_trades_from_ccxt, symbol, raw, self._max_price(symbol))
 
     async def watch_ticker(self, symbol: str) -> Ticker:
         return self._parse(parse.ticker_from_ccxt, await self._call(self._client.watch_ticker(symbol)))
 
     async def watch_bids_asks(self, symbol: str) -> BookTop:
         raw = await self._call(self._client.watch_bids_asks([symbol]))
-        return self._parse(_book_top_from_ccxt, symbol, raw[symbol])
+        return self._parse(_book_top_from_ccxt, symbol, raw[symbol], self._max_price(symbol))
 
     async def watch_ohlcv(self, symbol: str, timeframe: str = "1m") -> list[Kline]:
         rows = await self._call(self._client.watch_ohlcv(symbol, timeframe))
@@ -603,6 +607,17 @@ class CcxtExchange:
             self._pending_watch = None
         await self._client.close()
 
+    def _max_price(self, symbol: str) -> Decimal:
+        """The highest price the venue accepts on this market (its price filter), else `MAX_PRICE`: a
+        pushed price above it is one the venue cannot have printed, so it never becomes the market price."""
+        market = (self._client.markets or {}).get(symbol) or {}
+        limit = ((market.get("limits") or {}).get("price") or {}).get("max")
+        try:
+            cap = Decimal(str(limit)) if limit is not None else MAX_PRICE
+        except ArithmeticError:
+            return MAX_PRICE
+        return cap if cap.is_finite() and cap > 0 else MAX_PRICE
+
     def _parse(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
@@ -612,13 +627,18 @@ class CcxtExchange:
             ) from None
 
 
-def _trades_from_ccxt(symbol: str, raw: Sequence[Mapping[str, Any]]) -> list[Trade]:
-    # a trade at a price <= 0 would become the engine's market price: refuse the batch (one clear error)
+def _trades_from_ccxt(symbol: str, raw: Sequence[Mapping[str, Any]], max_price: Decimal) -> list[Trade]:
+    # a trade at a price <= 0 or beyond the market's price filter would become the engine's market price:
+    # refuse the batch (one clear error)
     out = []
     for t in raw:
         price, amount = parse.dec(t["price"], "trade price"), parse.dec(t["amount"], "trade amount")
         if price <= 0 or amount <= 0:
             raise ValueError(f"trade {t.get('id')}: price and amount must be > 0, got {price}, {amount}")
+        if price > max_price:
+            raise ValueError(f"trade {t.get('id')}: price {price} is above the market's maximum {max_price}")
+        if amount > MAX_SIZE:
+            raise ValueError(f"trade {t.get('id')}: amount {amount} is above {MAX_SIZE}")
         side, ts = Side(t.get("side") or "buy"), int(t.get("timestamp") or 0)
         out.append(Trade(symbol, price, amount, side, str(t.get("id") or ""), ts))
     return out
@@ -635,8 +655,12 @@ def _funding_income_from_ccxt(symbol: str, r: Mapping[str, Any]) -> FundingIncom
     )
 
 
-def _book_top_from_ccxt(symbol: str, t: Mapping[str, Any]) -> BookTop:
+def _book_top_from_ccxt(symbol: str, t: Mapping[str, Any], max_price: Decimal) -> BookTop:
     bid, bid_qty, ask, ask_qty = (parse.dec(t[k], k) for k in ("bid", "bidVolume", "ask", "askVolume"))
     if bid <= 0 or ask <= 0 or bid_qty < 0 or ask_qty < 0:
         raise ValueError(f"book top {symbol}: prices must be > 0 and sizes >= 0, got {bid}, {ask}")
+    if max(bid, ask) > max_price:
+        raise ValueError(f"book top {symbol}: price above the market's maximum {max_price}: {bid}, {ask}")
+    if max(bid_qty, ask_qty) > MAX_SIZE:
+        raise ValueError(f"book top {symbol}: size above {MAX_SIZE}: {bid_qty}, {ask_qty}")
     return BookTop(symbol, bid, bid_qty, ask, ask_qty, int(t.get("timestamp") or 0))
