@@ -479,7 +479,17 @@ class ArbitrageEngine:
         qty_short = short_spec.instrument.floor_qty(pos.short.size * factor)
         self._seq += 1
         wid = f"{self.config.bot}|{pos.key}|exit|{now_ms}|{self._seq}"
-        plan = ExitPlan(wid, pos.key, long_spec, short_spec, qty_long, qty_short, reason)
+        plan = ExitPlan(
+            wid,
+            pos.key,
+            long_spec,
+            short_spec,
+            qty_long,
+            qty_short,
+            reason,
+            pos.long.size - qty_long,
+            pos.short.size - qty_short,
+        )
         if factor == 1:
             self.legs.set_phase(pos.key, Phase.CLOSING, now_ms)
         self._event("exit", pos.key, reason, now_ms)

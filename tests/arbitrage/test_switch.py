@@ -11,7 +11,7 @@ import anyio
 
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig
 from opensqt.exchanges.sim import ETH_USDT_PERP, SimExchange, SimVenue
-from opensqt.model import FundingPaid, Instrument
+from opensqt.model import FundingPaid
 from opensqt.risk import CircuitBreaker, StaticRiskGate
 from opensqt.store import BotRecord, Store, migrate, open_store
 from opensqt.trading.execution.legs import (
@@ -33,7 +33,7 @@ from opensqt.trading.logic.funding import (
 )
 from opensqt.trading.logic.universe import UniverseParams
 from opensqt.trading.state.legs import Phase
-from tests.arbitrage.world import HOUR, PERP, START, funding_world
+from tests.arbitrage.world import HOUR, PERP, START, Schedule, funding_world
 
 STEP = 5 * 60_000
 BTC, ETH = PERP.symbol, ETH_USDT_PERP.symbol
@@ -106,7 +106,7 @@ class GatedExits:
 
 def make(
     tmp_path: Path,
-    funding: dict[Instrument, list[tuple[float, float]]],
+    funding: Schedule,
     hold_hours: int = 24,
     gated: bool = False,
 ) -> tuple[ArbitrageEngine, SimVenue, Store]:

@@ -3,6 +3,7 @@ several perps with their spot twins and a funding schedule each (`funding_world`
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -80,8 +81,12 @@ def _with_spot(data: MarketData, spot: Instrument) -> MarketData:
     return merge([data, twin])
 
 
+#: perp -> its funding schedule: (hours, funding rate per 8 h) in turn.
+Schedule = Mapping[Instrument, Sequence[tuple[float, float]]]
+
+
 def funding_world(
-    funding: dict[Instrument, list[tuple[float, float]]], balance: Decimal = Decimal(1_000_000), seed: int = 3
+    funding: Schedule, balance: Decimal = Decimal(1_000_000), seed: int = 3
 ) -> tuple[SimVenue, list[Pair]]:
     """One venue trading each perp of `funding` and its spot twin. `funding[perp]` is that perp's schedule,
     (hours, funding rate per 8 h) in turn; prices drift little (calm regimes, mean-reverting)."""

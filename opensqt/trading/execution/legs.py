@@ -88,7 +88,8 @@ class EntryPlan:
 
 @dataclass(frozen=True, slots=True)
 class ExitPlan:
-    """Close `long_qty` of the long leg and `short_qty` of the short leg, then verify both flat."""
+    """Close `long_qty` of the long leg and `short_qty` of the short leg, then verify that the venue holds no
+    more than `long_keep` / `short_keep` (0: flat; a partial exit, such as halving, keeps the rest)."""
 
     workflow_id: str
     key: str
@@ -97,6 +98,8 @@ class ExitPlan:
     long_qty: Decimal
     short_qty: Decimal
     reason: str = ""
+    long_keep: Decimal = ZERO
+    short_keep: Decimal = ZERO
 
 
 class EntryOutcome(StrEnum):
@@ -327,13 +330,15 @@ def _net(done: list[LegExecution], role: LegRole) -> Decimal:
 
 
 async def run_exit(plan: ExitPlan, ops: LegOps) -> ExitResult:
-    """Close both legs, then read the venue and close any residual, up to MAX_ROUNDS rounds.
+    """Close both legs, then read the venue and close any residual over what the plan keeps, up to
+    MAX_ROUNDS rounds (a partial exit verifies against its kept sizes, not against flat).
 
     Across venues both closes run at once; on one venue the perp closes first (its margin backs the spot
     short, and a perp left alone is the leg that can be liquidated)."""
     done: list[LegExecution] = []
     want = {LegRole.LONG: plan.long_qty, LegRole.SHORT: plan.short_qty}
     specs = {LegRole.LONG: plan.long, LegRole.SHORT: plan.short}
+    keep = {LegRole.LONG: plan.long_keep, LegRole.SHORT: plan.short_keep}
     ops.boundary("exit:start")
     left = dict(want)
     for rnd in range(MAX_ROUNDS):
@@ -346,7 +351,7 @@ async def run_exit(plan: ExitPlan, ops: LegOps) -> ExitResult:
             size = await ops.held(f"V{role.value[0].upper()}{rnd}", specs[role])
             held[role] = size if role is LegRole.LONG else -size
         ops.boundary(f"exit:verified{rnd}")
-        left = {r: specs[r].instrument.floor_qty(max(ZERO, held[r])) for r in held}
+        left = {r: specs[r].instrument.floor_qty(max(ZERO, held[r] - keep[r])) for r in held}
         if all(v == 0 for v in left.values()):
             return ExitResult(ExitOutcome.CLOSED, ZERO, ZERO, tuple(done))
     return ExitResult(ExitOutcome.RESIDUAL, left[LegRole.LONG], left[LegRole.SHORT], tuple(done))
