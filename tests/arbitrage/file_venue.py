@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import anyio
 
 from opensqt.exchanges.sim import SimVenue
-from opensqt.model import Balance, Instrument, Order, PlaceOrder, Position
+from opensqt.model import Balance, FundingRate, Instrument, Order, PlaceOrder, Position, Ticker
 
 T = TypeVar("T")
 
@@ -40,7 +40,8 @@ def load_venue(path: Path) -> SimVenue:
 
 
 class FileVenueExchange:
-    """The subset of the `Exchange` port the leg workflows use, over a venue state file."""
+    """The subset of the `Exchange` port the leg workflows and the arbitrage engine use, over a venue state
+    file (no account-margin capability: `has` is empty)."""
 
     def __init__(self, path: Path, name: str, *, kill_after_order: int = 0, delay: float = 0.0) -> None:
         self.path = path
@@ -84,5 +85,17 @@ class FileVenueExchange:
     async def fetch_balance(self) -> Mapping[str, Balance]:
         return await self._call(lambda v: v.balances())
 
+    async def fetch_funding_rates(self, symbols: Sequence[str] | None = None) -> dict[str, FundingRate]:
+        def rates(v: SimVenue) -> dict[str, FundingRate]:
+            names = (
+                symbols if symbols is not None else [s for s, i in v.instruments.items() if i.is_perpetual]
+            )
+            return {s: v.funding_rate(s) for s in names}
+
+        return await self._call(rates)
+
+    async def fetch_tickers(self, symbols: Sequence[str] | None = None) -> dict[str, Ticker]:
+        return await self._call(lambda v: {s: v.ticker(s) for s in (symbols or list(v.instruments))})
+
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"FileVenueExchange: {name} is not used by the leg workflows")
+        raise AttributeError(f"FileVenueExchange: {name} is not used by the leg workflows or the engine")
