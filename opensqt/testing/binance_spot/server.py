@@ -183,6 +183,11 @@ class BinanceSpotServer(BinanceServer):
             except (ConnectionError, RuntimeError):
                 self._ws_api.pop(ws, None)
 
+    async def __aexit__(self, *exc: Any) -> None:
+        for ws in list(self._ws_api):  # the hub closes its own sockets; these are this server's
+            await ws.close()
+        await super().__aexit__(*exc)
+
     async def drop_user_streams(self) -> int:
         """Close every user-data connection (fault hook), both kinds."""
         conns = list(self._ws_api)
