@@ -457,9 +457,9 @@ class GridEngine:
 
     def position(self) -> Position:
         """The position the slots hold: signed size, average entry, unrealized PnL at the last price."""
-        book = self.slots.snapshot()
-        size = book.inventory  # signed: short slots count negative
-        cost = sum((p.cost_basis for p in book.pnl), Decimal(0))
+        # asked on every position change (the emergency-exit check): no sorted snapshot of the book here
+        size = self.slots.inventory  # signed: short slots count negative
+        cost = self.slots.cost_basis
         entry = abs(cost / size) if size else Decimal(0)
         latest = self.prices.latest
         mark = latest.price if latest else None

@@ -164,6 +164,11 @@ class SlotManager:
         """Signed held quantity: long slots count positive, short slots negative."""
         return self._inventory
 
+    @property
+    def cost_basis(self) -> Decimal:
+        """What the held inventory cost, over every slot (the position's entry is this over inventory)."""
+        return sum((a.cost for a in self._accounts.values()), ZERO)
+
     def counts(self) -> dict[SlotStatus, int]:
         out = dict.fromkeys(SlotStatus, 0)
         for s in self._slots.values():
