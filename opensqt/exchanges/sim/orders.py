@@ -31,8 +31,6 @@ class Liquidated:
     ts_event: int
 
 
-
-
 class LiveOrder:
     """A mutable order inside the venue; `Order` snapshots are taken from it."""
 
