@@ -7,11 +7,17 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
+# Refills are float sums: without a tolerance a wait could come out a hair short, and with a clock that does
+# not move by less than its resolution, the bucket would sleep ~0 s forever.
+_EPSILON = 1e-9
+
 
 class TokenBucket:
     """A token bucket: `rate` tokens per second, bursts up to `capacity`. `acquire` waits for a token.
 
     `penalise(seconds)` empties the bucket until then (a venue said "too many requests").
+    A request costing more than `capacity` (a venue's heavy endpoint) waits for a full bucket and leaves it
+    in debt: the average rate holds and the call cannot wait forever.
     """
 
     def __init__(
@@ -43,7 +49,7 @@ class TokenBucket:
         if now < self._blocked_until:
             return False
         self._refill(now)
-        if self._tokens >= cost:
+        if self._tokens >= min(cost, self.capacity) - _EPSILON:
             self._tokens -= cost
             return True
         return False
@@ -59,10 +65,11 @@ class TokenBucket:
                     await self._sleep(self._blocked_until - now)
                     continue
                 self._refill(now)
-                if self._tokens >= cost:
+                need = min(cost, self.capacity)
+                if self._tokens >= need - _EPSILON:
                     self._tokens -= cost
                     return
-                await self._sleep((cost - self._tokens) / self.rate)
+                await self._sleep((need - self._tokens) / self.rate)
 
     def penalise(self, seconds: float) -> None:
         self._blocked_until = max(self._blocked_until, self._clock() + seconds)
