@@ -20,6 +20,7 @@ from opensqt.exchanges import errors as ours
 from opensqt.exchanges.base import FundingIncome
 from opensqt.exchanges.ccxt import parse
 from opensqt.exchanges.ccxt.errors import VENUE_CODES, map_ccxt_error, venue_code
+from opensqt.exchanges.ccxt.throttle import install_token_bucket
 from opensqt.exchanges.ccxt.venues import VenueSpec
 from opensqt.model import (
     Balance,
@@ -41,6 +42,7 @@ from opensqt.model import (
 T = TypeVar("T")
 
 _SEEN_TRADES_MAX = 10_000
+_ORDERS_CACHE = 200
 _RECOVERY_LOOKBACK_MS = 60_000
 #: a pushed price above the market's price filter is refused; with no filter known, above this
 MAX_PRICE = Decimal(10) ** 12
@@ -64,6 +66,11 @@ class CcxtExchange:
         self.spec = spec
         self.name = label or spec.name
         self._client = client
+        # this instance's own rate limiter (a burst, no queue hop) in place of ccxt's leaky bucket
+        self._bucket = install_token_bucket(client)
+        # ccxt scans its whole order cache on every `watch_orders` (~0.5 ms once its default 1000 orders
+        # have passed); 200 still holds far more updates than arrive between two reads of the order stream
+        client.options["ordersLimit"] = spec.ccxt_options.get("ordersLimit", _ORDERS_CACHE)
         self._limit = anyio.CapacityLimiter(max_concurrency)
         self._markets: dict[str, Instrument] = {}
         self._known: dict[str, Order] = {}  # venue order id -> last state we reported
@@ -129,8 +136,21 @@ class CcxtExchange:
             if type(exc).__module__.startswith(("ccxt", "aiohttp")) or isinstance(
                 exc, OSError | TimeoutError
             ):
-                raise map_ccxt_error(exc, self.spec.name) from None
+                mapped = map_ccxt_error(exc, self.spec.name)
+                if isinstance(mapped, ours.RateLimited):
+                    self._rate_limited(mapped)
+                raise mapped from None
             raise
+
+    def _rate_limited(self, exc: ours.RateLimited) -> None:
+        # ccxt leaves the Retry-After header out of its error; the last response's headers still hold it.
+        if exc.retry_after is None:
+            headers = getattr(self._client, "last_response_headers", None) or {}
+            value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+            if value is not None and str(value).replace(".", "", 1).isdigit():
+                exc.retry_after = float(value)
+        if exc.retry_after and self._bucket is not None:
+            self._bucket.penalise(exc.retry_after)  # every caller of this account waits it out
 
     # --- markets and account ---------------------------------------------------------------
 
