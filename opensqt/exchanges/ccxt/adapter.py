@@ -17,7 +17,7 @@ import anyio
 from loguru import logger
 
 from opensqt.exchanges import errors as ours
-from opensqt.exchanges.base import FundingIncome
+from opensqt.exchanges.base import AccountMargin, FundingIncome
 from opensqt.exchanges.ccxt import parse
 from opensqt.exchanges.ccxt.errors import VENUE_CODES, map_ccxt_error, venue_code
 from opensqt.exchanges.ccxt.throttle import install_token_bucket
@@ -46,6 +46,8 @@ _ORDERS_CACHE = 200
 _RECOVERY_LOOKBACK_MS = 60_000
 #: a pushed price above the market's price filter is refused; with no filter known, above this
 MAX_PRICE = Decimal(10) ** 12
+#: the settle currency of the account `fetch_account_margin` reads (the USDT-margined perpetual account)
+MARGIN_SETTLE = "USDT"
 #: no market trades or shows more than this many units at once: a bigger pushed size is corrupt
 MAX_SIZE = Decimal(10) ** 15
 # Keys where venues put funding fields in ticker / mark-price pushes (binance markPrice, bybit, bitget, gate).
@@ -101,6 +103,7 @@ class CcxtExchange:
             "margin_short": spec.market_type == "swap",
             "fetch_funding_history": spec.market_type == "swap"
             and bool(client.has.get("fetchFundingHistory")),
+            "fetch_account_margin": spec.market_type == "swap" and spec.ccxt_id in parse.MARGIN_VENUES,
         }
 
     def _guarded(self, handle: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -178,6 +181,18 @@ class CcxtExchange:
     async def fetch_balance(self) -> Mapping[str, Balance]:
         raw = await self._call(self._client.fetch_balance())
         return self._parse(parse.balances_from_ccxt, raw)
+
+    async def fetch_account_margin(self) -> AccountMargin:
+        """The whole account's margin balance and maintenance margin as the venue's account endpoint states
+        them (the raw body ccxt's `fetch_balance` keeps in `info`; fields per venue in docs/VENUES.md)."""
+        if not self.has["fetch_account_margin"]:
+            raise ours.ExchangeError(
+                f"{self.name}: account margin health is not supported ({self.spec.market_type} account)",
+                venue=self.name,
+            )
+        raw = await self._call(self._client.fetch_balance())
+        now_ms = int(self._client.milliseconds())
+        return self._parse(parse.account_margin_from_balance, self.spec.ccxt_id, raw, MARGIN_SETTLE, now_ms)
 
     async def fetch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
         raw = await self._call(self._client.fetch_positions(list(symbols) if symbols else None))

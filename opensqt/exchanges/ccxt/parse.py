@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from opensqt.exchanges.base import AccountMargin
 from opensqt.model import (
     Balance,
     Fill,
@@ -386,3 +387,129 @@ def fill_from_delta(previous: Order | None, order: Order) -> Fill | None:
         venue_order_id=order.venue_order_id,
         ts_event=order.ts_event,
     )
+
+
+# --- account margin health (the `fetch_account_margin` capability) ---------------------------------------
+#
+# Each venue states its whole account's margin in its own account endpoint; ccxt's `fetch_balance()` keeps
+# that raw body in `info`. Figures are the venue's own (never recomputed from positions): what its liquidation
+# engine compares. docs/VENUES.md ("Account margin health") lists the fields and why each was chosen.
+
+
+def _required(entry: Mapping[str, Any], key: str, what: str) -> Decimal:
+    """A figure the venue must state: missing or empty is an unreadable answer (a ValueError naming it)."""
+    value = entry.get(key)
+    if value is None or value == "":
+        raise ValueError(f"{what}: field {key!r} is missing or empty")
+    return dec(value, f"{what} {key}")
+
+
+def _margin(balance: Decimal, maintenance: Decimal, ts_ms: int, what: str) -> AccountMargin:
+    if maintenance < 0:
+        raise ValueError(f"{what}: maintenance margin must be >= 0, got {maintenance}")
+    return AccountMargin(balance, maintenance, ts_ms)
+
+
+def _only(info: Any, what: str) -> Mapping[str, Any]:
+    """The one account object of a list answer (or the object itself)."""
+    if isinstance(info, Mapping):
+        return info
+    if isinstance(info, list) and info and isinstance(info[0], Mapping):
+        return info[0]
+    raise ValueError(f"{what}: expected an account object, got {type(info).__name__}")
+
+
+def _binance_margin(info: Any, settle: str, now_ms: int) -> AccountMargin:
+    # GET /fapi/v3/account (v2 alike): account-wide totals; `updateTime` is documented "reserved, ignore".
+    acct = _only(info, "binance account")
+    what = "binance account"
+    return _margin(
+        _required(acct, "totalMarginBalance", what), _required(acct, "totalMaintMargin", what), now_ms, what
+    )
+
+
+def _bybit_margin(info: Any, settle: str, now_ms: int) -> AccountMargin:
+    # GET /v5/account/wallet-balance (accountType=UNIFIED): unified-account totals in USD. A classic
+    # (non-unified) account leaves them empty: refused as unreadable, not guessed from per-coin figures.
+    body = _only(info, "bybit wallet balance")
+    accounts = (body.get("result") or {}).get("list") or []
+    what = "bybit wallet balance (unified account)"
+    acct = _only(accounts, what)
+    ts = int(body.get("time") or now_ms)
+    return _margin(
+        _required(acct, "totalMarginBalance", what), _required(acct, "totalMaintenanceMargin", what), ts, what
+    )
+
+
+def _okx_margin(info: Any, settle: str, now_ms: int) -> AccountMargin:
+    # GET /api/v5/account/balance. Multi-currency and portfolio margin: the account-level `adjEq` (equity
+    # after OKX's collateral discounts, what its margin ratio `mgnRatio` divides) against account-level `mmr`,
+    # both in USD; `totalEq` is left out because it counts collateral undiscounted. Single-currency margin
+    # ("futures mode") leaves both empty and margins each currency apart: the settle currency's cross equity
+    # (`eq` - `isoEq`: isolated positions' equity backs only themselves) against its cross `mmr`.
+    body = _only(info, "okx account balance")
+    acct = _only(body.get("data") or [], "okx account balance")
+    ts = int(acct.get("uTime") or now_ms)
+    if acct.get("adjEq") not in (None, ""):
+        what = "okx account balance (multi-currency/portfolio margin)"
+        return _margin(_required(acct, "adjEq", what), _required(acct, "mmr", what), ts, what)
+    what = f"okx account balance (single-currency margin, {settle})"
+    detail = next((d for d in acct.get("details") or [] if d.get("ccy") == settle), None)
+    if detail is None:
+        raise ValueError(f"{what}: no {settle} entry in `details`")
+    isolated = opt_dec(detail.get("isoEq"), f"{what} isoEq") or Decimal(0)
+    return _margin(_required(detail, "eq", what) - isolated, _required(detail, "mmr", what), ts, what)
+
+
+def _bitget_margin(info: Any, settle: str, now_ms: int) -> AccountMargin:
+    # GET /api/v2/mix/account/accounts?productType=USDT-FUTURES, the settle coin's entry. Multi-asset
+    # ("union") mode states `unionTotalMargin` and `unionMm` (USD). Single-asset mode states no maintenance
+    # figure, only `crossedRiskRate` = cross maintenance margin / cross equity (liquidation at 1): the
+    # maintenance reported here is that rate x `accountEquity`, so 1 - maintenance / balance is exactly the
+    # venue's own 1 - risk rate.
+    rows = info if isinstance(info, list) else [info]
+    what = f"bitget futures account ({settle})"
+    acct = next((r for r in rows if isinstance(r, Mapping) and r.get("marginCoin") == settle), None)
+    if acct is None:
+        raise ValueError(f"{what}: no {settle} margin coin in the answer")
+    if acct.get("assetMode") == "union":
+        what = f"{what}, multi-asset mode"
+        balance = _required(acct, "unionTotalMargin", what)
+        return _margin(balance, _required(acct, "unionMm", what), now_ms, what)
+    equity = _required(acct, "accountEquity", what)
+    return _margin(equity, equity * _required(acct, "crossedRiskRate", what), now_ms, what)
+
+
+def _gate_margin(info: Any, settle: str, now_ms: int) -> AccountMargin:
+    # GET /api/v4/futures/usdt/accounts (classic futures account, new classic margin mode): the cross-margin
+    # account's `cross_margin_balance` and `cross_maintenance_margin` (isolated positions are margined apart).
+    what = f"gate futures account ({settle})"
+    acct = _only(info, what)
+    return _margin(
+        _required(acct, "cross_margin_balance", what),
+        _required(acct, "cross_maintenance_margin", what),
+        now_ms,
+        what,
+    )
+
+
+_MARGIN_PARSERS = {
+    "binanceusdm": _binance_margin,
+    "bybit": _bybit_margin,
+    "okx": _okx_margin,
+    "bitget": _bitget_margin,
+    "gate": _gate_margin,
+}
+
+#: ccxt ids whose account endpoint states the account's margin health
+MARGIN_VENUES = frozenset(_MARGIN_PARSERS)
+
+
+def account_margin_from_balance(
+    ccxt_id: str, raw: Mapping[str, Any], settle: str, now_ms: int
+) -> AccountMargin:
+    """The account's margin from a ccxt `fetch_balance()` answer's raw `info`.
+
+    Raises ValueError/KeyError/TypeError for anything unreadable (the adapter maps each to one ExchangeError).
+    """
+    return _MARGIN_PARSERS[ccxt_id](raw["info"], settle, now_ms)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from opensqt.exchanges.base import MarginSource
+from opensqt.model import Position
 from opensqt.testing.binance_server import shapes
 
 if TYPE_CHECKING:
     from opensqt.testing.binance_server.server import BinanceServer, Handler
+
+#: the maintenance margin rate `/fapi/v1/leverageBracket` advertises (one bracket), and that the account's
+#: `totalMaintMargin` charges when the backend keeps no margin ledger of its own
+MAINT_MARGIN_RATIO = Decimal("0.004")
 
 
 def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]:
@@ -107,10 +114,20 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
             for s, f in rates.items()
         ]
 
+    async def account_margin(wallet: Decimal, positions: list[Position]) -> tuple[Decimal, Decimal]:
+        # (totalMarginBalance, totalMaintMargin): the backend's own figures where it keeps a margin ledger
+        # (the sim venue); else wallet + unrealized PnL, and every position's notional x the advertised rate
+        if b.has.get("fetch_account_margin") and isinstance(b, MarginSource):
+            m = await server._backend(b.fetch_account_margin())
+            return m.margin_balance, m.maintenance_margin
+        upnl = sum((pos.unrealized_pnl for pos in positions), Decimal(0))
+        return wallet + upnl, sum((pos.notional * MAINT_MARGIN_RATIO for pos in positions), Decimal(0))
+
     async def account(p: dict[str, str]) -> Any:
         balances = await server._backend(b.fetch_balance())
         positions = await server._backend(b.fetch_positions())
         usdt = balances.get("USDT")
+        margin_balance, maint = await account_margin(usdt.total if usdt else Decimal(0), positions)
         assets = [shapes.asset_balance(x, server.clock.now_ms()) for x in balances.values()]
         pos_rows = []
         for pos in positions:
@@ -119,10 +136,10 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
         total = shapes.s(usdt.total) if usdt else "0"
         return {
             "totalInitialMargin": shapes.s(usdt.used) if usdt else "0",
-            "totalMaintMargin": "0",
+            "totalMaintMargin": shapes.s(maint),
             "totalWalletBalance": total,
             "totalUnrealizedProfit": "0",
-            "totalMarginBalance": total,
+            "totalMarginBalance": shapes.s(margin_balance),
             "totalPositionInitialMargin": "0",
             "totalOpenOrderInitialMargin": "0",
             "totalCrossWalletBalance": total,
@@ -184,7 +201,7 @@ def routes(server: BinanceServer) -> dict[tuple[str, str], tuple[Handler, bool]]
                         "initialLeverage": i.max_leverage,
                         "notionalCap": 1000000,
                         "notionalFloor": 0,
-                        "maintMarginRatio": 0.004,
+                        "maintMarginRatio": float(MAINT_MARGIN_RATIO),
                         "cum": 0.0,
                     }
                 ],
