@@ -11,14 +11,15 @@ round. Results are exact Decimal money (`ArbitrageBacktestResult.summary()`) and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import numpy as np
 
-from opensqt.backtest.result import CENT, ZERO, RunRecord, _iso, _time_in_market
+from opensqt.backtest.result import CENT, ZERO, RunRecord, Summary, _time_in_market
 from opensqt.data.market_data import DataError, EventKind, MarketData
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig, Pair
 from opensqt.exchanges.sim import SimExchange, SimVenue
@@ -357,13 +358,15 @@ class ArbitrageSummary:
     warnings: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return asdict(self)
+
+    # The grid summary's text table, shared: its formatting reads nothing but `as_dict()` and `table_rows()`.
+    def table_rows(self) -> list[tuple[str, str]]:
+        return Summary.table_rows(self)  # type: ignore[arg-type]
 
     def table(self) -> str:
         """A two-column text table for the terminal (times as ISO UTC)."""
-        items = [(k, _iso(v) if k.endswith("_ms") else str(v)) for k, v in self.as_dict().items()]
-        width = max(len(k) for k, _ in items)
-        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in items)
+        return Summary.table(self)  # type: ignore[arg-type]
 
 
 class ArbitrageBacktestResult:
@@ -374,7 +377,6 @@ class ArbitrageBacktestResult:
         self.record = record
         self.engine = engine
         self.warnings = tuple(warnings)
-        self._summary: ArbitrageSummary | None = None
 
     def all_positions(self) -> list[ArbPosition]:
         """Closed positions in closing order, then those still held."""
@@ -453,11 +455,11 @@ class ArbitrageBacktestResult:
         return frame
 
     def summary(self) -> ArbitrageSummary:
-        if self._summary is None:
-            self._summary = self._compute_summary()
+        """The headline figures (computed once)."""
         return self._summary
 
-    def _compute_summary(self) -> ArbitrageSummary:
+    @cached_property
+    def _summary(self) -> ArbitrageSummary:
         rec = self.record
         events = self.engine.events
         received = sum((f[6] for f in rec.funding if f[6] > 0), ZERO)

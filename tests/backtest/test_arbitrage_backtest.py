@@ -1,5 +1,6 @@
-"""The arbitrage engine in the backtest (`run_arbitrage_backtest`): a flat-priced spot-perp world whose funding
-schedule is known, so funding, fees, PnL and the entry/exit times are exact; a switch; bad input; determinism.
+"""The arbitrage engine in the backtest (`run_arbitrage_backtest`): a flat-priced spot-perp world whose
+funding schedule is known, so funding, fees, PnL and entry/exit times are exact; a switch; bad input;
+determinism.
 
 Prices never move (bid P, ask P + 1 tick, trades at P): a market buy fills at the ask, a sell at the bid, and
 every funding payment is size x P x rate, quantised to 1e-8 as the venue books it."""
@@ -17,25 +18,15 @@ from opensqt.backtest import ArbitrageSummary, run_arbitrage_backtest
 from opensqt.data.market_data import FUNDING_SCALE, DataError, EventKind, MarketData, Scale, merge
 from opensqt.engines.arbitrage_engine import ArbitrageEngineConfig, Pair
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP
-from opensqt.model import Instrument, InstrumentKind
+from opensqt.model import Instrument
 from opensqt.risk import StaticExitPolicy, StaticRiskGate
 from opensqt.trading.logic.funding import FundingParams, Shape
 from opensqt.trading.logic.universe import UniverseParams
+from tests.arbitrage.world import spot_twin
 
 HOUR = 3_600_000
 T0 = 1_699_977_600_000  # on an 8 h funding boundary
 BTC, ETH = BTC_USDT_PERP, ETH_USDT_PERP
-
-
-def spot_of(perp: Instrument) -> Instrument:
-    return replace(
-        perp,
-        symbol=perp.symbol.split(":")[0],
-        kind=InstrumentKind.SPOT,
-        maker_fee=D("0.001"),
-        taker_fee=D("0.001"),
-        max_leverage=1,
-    )
 
 
 def flat(inst: Instrument, price: D, hours: int, schedule: Sequence[tuple[int, float]] = ()) -> MarketData:
@@ -84,11 +75,11 @@ def flat(inst: Instrument, price: D, hours: int, schedule: Sequence[tuple[int, f
 
 
 def spot_perp(perp: Instrument, price: D, hours: int, schedule: Sequence[tuple[int, float]]) -> MarketData:
-    return merge([flat(perp, price, hours, schedule), flat(spot_of(perp), price, hours)])
+    return merge([flat(perp, price, hours, schedule), flat(spot_twin(perp), price, hours)])
 
 
 def pair(perp: Instrument, venue: str = "sim") -> Pair:
-    return Pair(perp.symbol, venue, spot_of(perp), venue, perp)
+    return Pair(perp.symbol, venue, spot_twin(perp), venue, perp)
 
 
 def config(slots: int = 3, hold_hours: int = 24) -> ArbitrageEngineConfig:
@@ -153,7 +144,7 @@ def test_open_position_at_the_end_is_marked_to_market_or_closed_on_request() -> 
     assert held.unrealized_pnl == D("-0.0016")  # spot bought at 60000.1, marked at 60000.0
     assert held.net_pnl == D("0.96") - held.fees + D("-0.0016")
     closed = run_arbitrage_backtest(config(), {"sim": data}, [pair(BTC)], close_at_end=True).summary()
-    assert (closed.open_positions, closed.exits, closed.unrealized_pnl) == (0, 1, 0)
+    assert (closed.open_positions, closed.exits) == (0, 1) and closed.unrealized_pnl == 0
     assert closed.net_pnl == D("0.96") - D("2.8800024") - D("0.0032")
 
 
@@ -242,7 +233,7 @@ def test_unsorted_data_is_refused_at_its_row() -> None:
 
 
 def test_no_funding_in_the_data_is_a_warning_with_the_count() -> None:
-    data = merge([flat(BTC, D(60_000), 2), flat(spot_of(BTC), D(60_000), 2)])
+    data = merge([flat(BTC, D(60_000), 2), flat(spot_twin(BTC), D(60_000), 2)])
     result = run_arbitrage_backtest(config(), {"sim": data}, [pair(BTC)])
     assert result.warnings == (
         "1 perp market(s) have no funding rows in the data (sim:BTC/USDT:USDT): the engine sees no funding "
@@ -257,8 +248,8 @@ def test_shape_tick_and_argument_errors() -> None:
     with pytest.raises(ValueError, match="shape cross needs perps"):
         run_arbitrage_backtest(cross, data, [pair(BTC)])
     coarse = replace(BTC, tick_size=D("0.5"))
-    with pytest.raises(DataError, match="tick/lot 0.5/0.001 differ from the data's 0.1/0.001"):
-        run_arbitrage_backtest(config(), data, [Pair(BTC.symbol, "sim", spot_of(BTC), "sim", coarse)])
+    with pytest.raises(DataError, match=r"tick/lot 0\.5/0\.001 differ from the data's 0\.1/0\.001"):
+        run_arbitrage_backtest(config(), data, [Pair(BTC.symbol, "sim", spot_twin(BTC), "sim", coarse)])
     with pytest.raises(ValueError, match="step_ms"):
         run_arbitrage_backtest(config(), data, [pair(BTC)], step_ms=0)
     with pytest.raises(ValueError, match="initial_balance"):
