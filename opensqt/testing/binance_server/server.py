@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
+import orjson
 from aiohttp import web
 from loguru import logger
 
@@ -252,7 +252,8 @@ class BinanceServer:
             return web.json_response(
                 {"code": err.code, "msg": err.msg}, status=err.status, headers=err.headers
             )
-        return web.Response(text=json.dumps(result), content_type="application/json")
+        # orjson: the answer to an order submit is on the tick-to-trade path (~4x faster than json.dumps)
+        return web.Response(body=orjson.dumps(result), content_type="application/json")
 
     def _check_auth(self, request: web.Request, body: str) -> None:
         if request.headers.get("X-MBX-APIKEY") != self._api_key:

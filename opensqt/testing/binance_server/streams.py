@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import orjson
 from aiohttp import WSMsgType, web
 from loguru import logger
 
@@ -137,11 +138,12 @@ class StreamHub:
         stream: str,
         payload: dict[str, Any],
     ) -> None:
-        raw = json.dumps(payload)
+        # encoded once for every raw subscriber, with orjson: fills reach the client through here
+        raw = orjson.dumps(payload).decode()
         for ws in list(targets):
             if ws.closed:
                 continue
-            text = json.dumps({"stream": stream, "data": payload}) if ws in self._combined else raw
+            text = orjson.dumps({"stream": stream, "data": payload}).decode() if ws in self._combined else raw
             try:
                 await ws.send_str(text)
                 self.messages_sent += 1
