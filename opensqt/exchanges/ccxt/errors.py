@@ -18,7 +18,7 @@ _E = type[ours.VenueError]
 VENUE_CODES: dict[str, dict[str, _E]] = {
     "binance": {
         "-5022": ours.OrderWouldCross,  # post-only order could not be executed as maker
-        "-2010": ours.InvalidOrder,  # spot: NEW_ORDER_REJECTED (a post-only cross also lands here on spot)
+        "-2010": ours.InvalidOrder,  # spot: NEW_ORDER_REJECTED; the message refines it (_BY_MESSAGE)
         "-2019": ours.InsufficientFunds,  # Margin is insufficient
         "-2018": ours.InsufficientFunds,  # Balance is insufficient
         "-1003": ours.RateLimited,  # Too many requests
@@ -128,6 +128,16 @@ VENUE_CODES: dict[str, dict[str, _E]] = {
 }
 VENUE_CODES["binanceusdm"] = VENUE_CODES["binance"]
 
+# Codes a venue uses for several causes: the message decides (first match), else the code's table entry.
+# Binance spot answers every refused new order with -2010 NEW_ORDER_REJECTED and says why in `msg`.
+_BY_MESSAGE: dict[tuple[str, str], tuple[tuple[re.Pattern[str], _E], ...]] = {
+    ("binance", "-2010"): (
+        (re.compile(r"insufficient balance", re.IGNORECASE), ours.InsufficientFunds),
+        (re.compile(r"immediately match", re.IGNORECASE), ours.OrderWouldCross),
+    ),
+}
+_BY_MESSAGE[("binanceusdm", "-2010")] = _BY_MESSAGE[("binance", "-2010")]
+
 # Payload fields carrying the venue's code, first found wins (okx: per-order codes in data[0].sCode).
 _CODE_FIELDS = ("sCode", "code", "retCode", "label")
 
@@ -201,7 +211,12 @@ def map_ccxt_error(exc: BaseException, venue: str) -> ours.VenueError:
     code = venue_code(payload) if payload else None
     cls: _E | None = None
     if code is not None:
-        cls = VENUE_CODES.get(venue, {}).get(code)
+        for pattern, refined in _BY_MESSAGE.get((venue, code), ()):
+            if pattern.search(str((payload or {}).get("msg", ""))):
+                cls = refined
+                break
+        else:
+            cls = VENUE_CODES.get(venue, {}).get(code)
     if cls is None and re.search(r"\b429\b|Too Many Requests", message) and "code" not in (payload or {}):
         cls = ours.RateLimited
     if cls is None:
