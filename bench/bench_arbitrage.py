@@ -1,6 +1,7 @@
 """Benchmarks of the arbitrage bot: a universe scan over 300 symbols x 2 venues (bulk tickers and funding from
 two simulated venues, then scoring), and the entry workflow (both legs) p50 on the simulated venue, durable
-(DBOS, SQLite system database) and direct.
+(DBOS, SQLite system database) and direct; and the arbitrage backtest (`run_arbitrage_backtest`, the same
+engine on simulated venues) over a synthetic month of two perp venues.
 
 Run: .venv/bin/python bench/bench_arbitrage.py
 """
@@ -15,12 +16,15 @@ from pathlib import Path
 
 import anyio
 
+from opensqt.backtest import run_arbitrage_backtest
+from opensqt.data.market_data import MarketData
 from opensqt.data.synthetic import Regime, SyntheticMarket
-from opensqt.exchanges.sim import BTC_USDT_PERP, SimExchange, SimVenue
+from opensqt.engines.arbitrage_engine import ArbitrageEngineConfig, Pair
+from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP, SimExchange, SimVenue
 from opensqt.model import Instrument
 from opensqt.trading.execution.legs import DirectWorkflows, EntryPlan, ExitPlan, LegSpec, VenueCalls
 from opensqt.trading.execution.workflows import DurableWorkflows
-from opensqt.trading.logic.funding import FundingQuote
+from opensqt.trading.logic.funding import FundingParams, FundingQuote, Shape
 from opensqt.trading.logic.universe import MarketStats, UniverseParams, scan_cross
 from opensqt.trading.state.legs import LegRole
 
@@ -115,6 +119,59 @@ async def bench_entry(durable: bool, n: int = 40) -> list[float]:
     return times
 
 
+def month_of_two_venues(days: int = 30) -> tuple[dict[str, MarketData], list[Pair], float]:
+    """Perps BTC and ETH on venue a (flat 0.01 %/8 h) and b (funding regimes that change every few days)."""
+    perps = [BTC_USDT_PERP, ETH_USDT_PERP]
+    hour = 3_600_000
+    turns = [0.0009, 0.0002, -0.0003, 0.0012, 0.0004, 0.0010]
+    per = days * 24 // len(turns) * hour
+
+    def regimes(rates: list[float]) -> list[Regime]:
+        # the same regime boundaries on both venues: one seed then gives both the same price path
+        return [
+            Regime(f"r{k}", per, 0.0, 0.0002, 1.0, mean_reversion=0.2, funding_rate=r)
+            for k, r in enumerate(rates)
+        ]
+
+    t0 = time.perf_counter()
+    markets = {
+        "a": SyntheticMarket(
+            perps, seed=1, regimes=regimes([0.0001] * len(turns)), step_ms=10_000, funding_every_ms=600_000
+        ).generate(START),
+        "b": SyntheticMarket(
+            perps, seed=1, regimes=regimes(turns), step_ms=10_000, funding_every_ms=600_000
+        ).generate(START),
+    }
+    return markets, [Pair(p.symbol, "a", p, "b", p) for p in perps], time.perf_counter() - t0
+
+
+def bench_backtest() -> None:
+    from loguru import logger
+
+    logger.remove()  # the engine logs every decision event at INFO: not what is measured
+    markets, pairs, gen_s = month_of_two_venues()
+    rows = sum(len(m) for m in markets.values())
+    config = ArbitrageEngineConfig(
+        Shape.CROSS,
+        Decimal(1000),
+        2,
+        params=FundingParams(switch_min_hold_ms=24 * 3_600_000),
+        universe=UniverseParams(min_volume_24h=Decimal(0), min_history=0),
+    )
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = run_arbitrage_backtest(config, markets, pairs)
+        times.append(time.perf_counter() - t0)
+    s = result.summary()
+    print(
+        f"arbitrage backtest, synthetic month (2 perp venues x 2 symbols, {rows:,} rows, 5-min rounds, "
+        f"{s.steps} rounds): best {min(times):.2f} s, median {statistics.median(times):.2f} s "
+        f"(data generation {gen_s:.1f} s, not counted); {s.entries} entries, {s.exits} exits, "
+        f"funding {s.funding}, fees {s.fees}, net {s.net_pnl}"
+    )
+
+
 async def main() -> None:
     scan = await bench_scan()
     print(
@@ -132,4 +189,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    import sys
+
+    if "--backtest-only" not in sys.argv:
+        anyio.run(main)
+    bench_backtest()
