@@ -733,8 +733,8 @@ class ArbitrageEngine:
     def _persist(self, pos: ArbPosition, pnl: list[PnlRecord]) -> None:
         if self.store is None:
             return
-        for leg in (pos.long, pos.short):
-            self.store.arbitrage.save_leg(
+        self.store.arbitrage.save_legs(
+            [
                 ArbitrageLeg(
                     bot=self.config.bot,
                     position_id=pos.position_id,
@@ -751,6 +751,7 @@ class ArbitrageEngine:
                     opened_at=pos.opened_at,
                     updated_at=pos.updated_at,
                 )
-            )
-        if pnl:
-            self.store.pnl.record(pnl)
+                for leg in (pos.long, pos.short)
+            ],
+            pnl,
+        )

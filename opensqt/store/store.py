@@ -198,8 +198,15 @@ class AuditRepository(_Repository):
 
 class ArbitrageRepository(_Repository):
     def save_leg(self, leg: ArbitrageLeg) -> None:
+        self.save_legs([leg])
+
+    def save_legs(self, legs: Sequence[ArbitrageLeg], pnl: Sequence[PnlRecord] = ()) -> None:
+        """Legs and the PnL entries that changed them (a funding payment) in one transaction: a crash keeps
+        both or neither, so a payment is never in a leg's total without its (unique) PnL row."""
         with self._store.write() as conn:
-            upsert(conn, t.arbitrage_legs, [leg_to_row(leg)], newer_than="updated_at")
+            upsert(conn, t.arbitrage_legs, [leg_to_row(leg) for leg in legs], newer_than="updated_at")
+            if pnl:
+                insert_ignore(conn, t.pnl_history, [pnl_to_row(e) for e in pnl])
 
     def load_legs(self, bot: str, status: str | None = None) -> list[ArbitrageLeg]:
         a = t.arbitrage_legs
