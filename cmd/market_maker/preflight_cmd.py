@@ -50,7 +50,8 @@ async def preflight(
     """Run the checks on the first active venue; `venue` (a `grid_runtime.Venue`) replaces the configured one
     (tests). Returns the exit code."""
     from opensqt.engines.grid_config import engine_config_from_settings
-    from opensqt.engines.grid_engine import GridEngine, StartupError
+    from opensqt.engines.grid_engine import GridEngine
+    from opensqt.engines.grid_events import StartupError
     from opensqt.engines.grid_runtime import Venue, build_venue
     from opensqt.engines.preflight import check, preflight_config
     from opensqt.risk import PreflightFailure

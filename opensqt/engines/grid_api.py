@@ -37,7 +37,8 @@ from opensqt.api.ports import (
     SymbolRiskStatus,
     Unavailable,
 )
-from opensqt.engines.grid_engine import EngineEvent, EngineNotice, GridEngine, OrderEvent, SlotsChanged
+from opensqt.engines.grid_engine import GridEngine
+from opensqt.engines.grid_events import EngineEvent, EngineNotice, OrderEvent, SlotsChanged
 from opensqt.exchanges.errors import VenueError
 from opensqt.model import Fill, Order, Position
 

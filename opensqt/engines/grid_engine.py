@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -23,13 +22,21 @@ from loguru import logger
 from opensqt.clock import Clock
 from opensqt.engines.grid_config import GridEngineConfig
 from opensqt.engines.grid_core import GridCore, slot_orders
+from opensqt.engines.grid_events import (
+    EngineEvent,
+    EngineNotice,
+    EngineStatus,
+    OrderEvent,
+    SlotsChanged,
+    StartupError,
+)
+from opensqt.engines.grid_recovery import GridRecovery
 from opensqt.engines.journal import EngineJournal, NullJournal
 from opensqt.exchanges.base import Exchange
 from opensqt.exchanges.errors import (
     ExchangeError,
     InsufficientFunds,
     NetworkError,
-    OrderNotFound,
     OrderWouldCross,
     RateLimited,
     VenueError,
@@ -38,38 +45,24 @@ from opensqt.market.price_monitor import PriceMonitor
 from opensqt.model import (
     CancelOrder,
     Command,
-    Fill,
-    GridMode,
     Instrument,
-    LiquiditySide,
-    Order,
     OrderType,
     OrderUpdated,
     PlaceOrder,
     Position,
     Side,
-    Slot,
     SlotStatus,
     timeframe_ms,
 )
 from opensqt.risk import (
     SYSTEM_ACTOR,
-    AdoptOrder,
     CircuitBreaker,
     EmergencyExitPolicy,
     ExitContext,
-    ForceSyncPosition,
-    LocalView,
-    QueryOrder,
-    ReconcileConfig,
     ReconcileReport,
     RiskEvent,
     RiskMonitor,
-    TripBreaker,
-    VenueView,
     decide_cleanup,
-    grid_slot_decoder,
-    reconcile,
 )
 from opensqt.runtime.limits import TokenBucket
 from opensqt.runtime.workers import Workers
@@ -86,68 +79,13 @@ from opensqt.trading.logic import (
     GridParams,
     GridSnapshot,
     decide_grid_orders,
-    grid_centre,
-    parse_client_order_id,
 )
 from opensqt.trading.state import (
     SlotChange,
     SlotManager,
-    SlotStateError,
-    restore_slots_from_position,
 )
 
 T = TypeVar("T")
-
-
-class StartupError(Exception):
-    """The engine refused to start trading (a pre-flight failure, a venue in the wrong mode...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStatus:
-    """What the status line, the API and the web page show about the engine."""
-
-    phase: str
-    paused_reasons: tuple[str, ...]
-    last_price: Decimal | None
-    centre: Decimal | None
-    interval: Decimal
-    free: int
-    pending: int
-    locked: int
-    inventory: Decimal
-    realized_pnl: Decimal
-    fees: Decimal
-    round_trips: int
-    orders_placed: int
-    fills: int
-    risk_triggered: bool
-    breaker_open: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SlotsChanged:
-    version: int
-    changes: tuple[SlotChange, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEvent:
-    """An order update as the venue reported it (after the slot book applied it)."""
-
-    update: OrderUpdated
-
-
-@dataclass(frozen=True, slots=True)
-class EngineNotice:
-    """A transition worth an alert and an audit row (risk, breaker, margin lock, reconciliation)."""
-
-    kind: str
-    message: str
-    ts_ms: int
-
-
-EngineEvent = SlotsChanged | OrderEvent | EngineNotice
 
 
 class GridEngine:
@@ -205,6 +143,7 @@ class GridEngine:
         self._stopping = False
         self._restored = False
         self._early_updates: list[OrderUpdated] = []
+        self.recovery = GridRecovery(self)
 
     # --- the core's state, read (and set by tests and reloads) through the engine -------------------
 
@@ -324,7 +263,7 @@ class GridEngine:
                 if self.config.dynamic is not None:
                     await tg.start(self._run_interval_klines)
                 self.phase = "restoring"
-                await self._restore()
+                await self.recovery.restore()
                 await self.reconcile_now()
                 self.phase = "trading"
                 self._notice("engine", f"trading {self.symbol} on {self.exchange.name}")
@@ -500,7 +439,7 @@ class GridEngine:
         self.core.breaker_event(self.breaker.trip(SYSTEM_ACTOR, f"emergency exit: {reason}", now), now)
         self._notice("emergency_exit", reason)
         await self._retry(self.exchange.cancel_all_orders, self.symbol)
-        size = await self._venue_position()
+        size = await self.recovery.venue_position()
         if size != 0:
             close = PlaceOrder(
                 client_order_id=f"{self.params.bot_tag}X{now:x}",  # no slot parses from it: never a slot's
@@ -511,9 +450,9 @@ class GridEngine:
                 reduce_only=True,
             )
             await self.executor.place([close])
-        self._force_sync(await self._venue_position())
+        self.recovery.force_sync(await self.recovery.venue_position())
         self._decide()  # orders that were in flight during the cancel are cancelled as they land
-        self._notice("emergency_exit", f"done: venue position {await self._venue_position()}")
+        self._notice("emergency_exit", f"done: venue position {await self.recovery.venue_position()}")
 
     def _emit(self, event: EngineEvent) -> None:
         for listener in self.listeners:
@@ -718,87 +657,7 @@ class GridEngine:
             self._decide()
         return event is not None
 
-    # --- restore, reconcile, cleanup ------------------------------------------------------------
-
-    async def _restore(self) -> None:
-        """Rebuild slots: from the store when it has them (then settle every order it knew was open against
-        the venue), else from the venue's position."""
-        assert self.instrument is not None
-        stored = await self.journal.load_slots(self.symbol)
-        if stored:
-            await self._restore_from_store(stored)
-            return
-        self._release_early_updates()
-        position = await self._venue_position()
-        if position != 0:
-            latest = self.prices.latest
-            assert latest is not None
-            anchor = grid_centre(latest.price, self.interval, self.instrument)
-            restored = restore_slots_from_position(
-                position,
-                anchor,
-                self.interval,
-                self.params.order_amount,
-                self.instrument,
-                self.params.grid_mode,
-            )
-            self.slots.load(restored)
-            self._notice(
-                "restore", f"rebuilt {len(restored)} filled slots from a venue position of {position}"
-            )
-
-    async def _restore_from_store(self, stored: list[Slot]) -> None:
-        """Slots come back FREE with what they held. The orders the store last saw open are re-attached to
-        their slots one at a time, oldest attempt first, each asked of the venue at once: filled while down
-        (applied once), cancelled (slot freed) or still resting (kept). A kill can leave an older attempt
-        recorded as open when it was final: the venue's answer frees the slot for the next one. Orders the
-        store never saw are reconciliation's (adopt or cancel)."""
-        now = self.clock.now_ms()
-        self.slots.load([_freed(slot) for slot in stored])
-        orders = await self.journal.load_open_orders(self.symbol)
-        by_slot: dict[Decimal, list[Order]] = {}
-        for order in orders:
-            price = self._slot_price(order.client_order_id)
-            if price is not None:
-                by_slot.setdefault(price, []).append(order)
-        for price, group in by_slot.items():
-            group.sort(key=lambda o: self._attempt(o.client_order_id))
-            for i, order in enumerate(group):
-                cid = order.client_order_id
-                command = PlaceOrder(
-                    cid,
-                    order.symbol,
-                    order.side,
-                    order.quantity,
-                    order.price,
-                    order.type,
-                    order.time_in_force,
-                    order.reduce_only,
-                )
-                try:
-                    self.slots.reserve(price, command, now)
-                except SlotStateError as exc:
-                    logger.warning("restore: order {} not re-attached: {}", cid, exc)
-                    continue
-                self.slots.on_ack(cid, order)
-                await self._settle(cid)
-                slot = self.slots.slot(price)
-                if (
-                    i < len(group) - 1
-                    and slot is not None
-                    and slot.client_order_id == cid
-                    and slot.slot_status is SlotStatus.LOCKED
-                ):
-                    # an older attempt still rests though a newer one was sent: one order per slot, always
-                    await self.executor.cancel(
-                        [CancelOrder(cid, self.symbol, order.venue_order_id, "restart")]
-                    )
-        self._release_early_updates()
-        self._notice("restore", f"restored {len(stored)} slots and {len(orders)} open orders from the store")
-
-    def _attempt(self, client_order_id: str) -> int:
-        assert self.instrument is not None
-        return parse_client_order_id(client_order_id, self.instrument.tick_size).attempt
+    # --- restore and reconcile (opensqt.engines.grid_recovery) ------------------------------------
 
     def _release_early_updates(self) -> None:
         self._restored = True
@@ -806,143 +665,9 @@ class GridEngine:
         if early:
             self._apply_updates(early)
 
-    def _slot_price(self, client_order_id: str) -> Decimal | None:
-        assert self.instrument is not None
-        try:
-            ref = parse_client_order_id(client_order_id, self.instrument.tick_size)
-        except ValueError:
-            return None
-        return ref.slot_price if ref.tag == self.params.bot_tag else None
-
-    async def _venue_position(self) -> Decimal:
-        positions = await self._retry(self.exchange.fetch_positions, [self.symbol])
-        return sum((p.size for p in positions if p.symbol == self.symbol), Decimal(0))
-
     async def reconcile_now(self) -> ReconcileReport:
         """Compare slots with the venue's orders and position, and act on what differs (§2.3)."""
-        assert self.instrument is not None
-        open_orders = await self._retry(self.exchange.fetch_open_orders, self.symbol)
-        position = await self._venue_position()
-        now = self.clock.now_ms()
-        local_position = self.slots.inventory  # signed: short slots count negative
-        report = reconcile(
-            LocalView(self.symbol, tuple(self.slots.slots.values()), local_position),
-            VenueView(self.symbol, tuple(open_orders), position),
-            now,
-            ReconcileConfig(
-                client_id_prefix=self.params.bot_tag,
-                position_floor=self.instrument.lot_size,
-                divergence_limit=self.config.divergence_limit,
-                slot_price_of=grid_slot_decoder(self.instrument.tick_size),
-            ),
-        )
-        self.last_reconcile = report
-        self.stats["reconciliations"] += 1
-        cancels: list[CancelOrder] = []
-        for action in report.actions:
-            if isinstance(action, CancelOrder):
-                cancels.append(action)
-            elif isinstance(action, QueryOrder):
-                await self._settle(action.client_order_id)
-            elif isinstance(action, AdoptOrder):
-                self._adopt(action, now)
-            elif isinstance(action, ForceSyncPosition):
-                self._notice("reconcile", f"position {action.local} -> venue {action.venue}: force-synced")
-                self._force_sync(action.venue)
-            elif isinstance(action, TripBreaker):
-                self.core.breaker_event(
-                    self.breaker.record_divergence(action.divergence, now, action.detail), now
-                )
-        if cancels:
-            await self.executor.cancel(cancels)
-        for finding in report.findings:
-            logger.info("reconcile: {}", finding)
-        return report
-
-    async def _settle(self, client_order_id: str) -> None:
-        """Ask the venue about one of our orders and apply what it says (filled, cancelled, missing).
-
-        Fills found this way (they happened while the stream was away) come without the venue's trade
-        record: one fill is booked for the difference, with a deterministic id and the instrument's fee rate,
-        so that the position, the PnL and the store see it exactly once."""
-        try:
-            order = await self._retry(self.exchange.fetch_order, self.symbol, client_order_id)
-        except OrderNotFound:
-            changes = self.slots.on_order_missing(client_order_id)
-            if changes:
-                self._after_changes(changes)
-            return
-        except VenueError as exc:
-            logger.warning("could not query order {}: {}", client_order_id, exc)
-            return
-        price = self.slots.slot_price_of(client_order_id)
-        slot = self.slots.slot(price) if price is not None else None
-        known = slot.filled_qty if slot is not None and slot.client_order_id == client_order_id else None
-        fill = None
-        if known is not None and order.filled > known:
-            fill = self._missed_fill(order, order.filled - known)
-        if slot is not None and slot.slot_status is SlotStatus.PENDING:
-            self.slots.on_ack(client_order_id, order)
-        self._apply_updates([OrderUpdated(order, fill)])
-
-    def _missed_fill(self, order: Order, quantity: Decimal) -> Fill:
-        assert self.instrument is not None
-        price = order.average_price or order.price or Decimal(0)
-        rate = self.instrument.maker_fee if order.post_only else self.instrument.taker_fee
-        self.stats["gaps_recovered"] += 1
-        return Fill(
-            trade_id=f"{order.venue_order_id or order.client_order_id}@{order.filled}",
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            price=price,
-            quantity=quantity,
-            fee=(price * quantity * rate).quantize(Decimal("0.00000001")),
-            fee_asset=self.instrument.settle,
-            liquidity=LiquiditySide.MAKER if order.post_only else LiquiditySide.TAKER,
-            venue_order_id=order.venue_order_id,
-            ts_event=order.ts_event,
-        )
-
-    def _adopt(self, action: AdoptOrder, now_ms: int) -> None:
-        order = action.order
-        command = PlaceOrder(
-            order.client_order_id,
-            order.symbol,
-            order.side,
-            order.quantity,
-            order.price,
-            order.type,
-            order.time_in_force,
-            order.reduce_only,
-        )
-        try:
-            self.slots.reserve(action.slot_price, command, now_ms)
-        except SlotStateError as exc:
-            logger.warning("cannot adopt {}: {}; cancelling it", order.client_order_id, exc)
-            self.spawn(self.executor.cancel, [CancelOrder(order.client_order_id, order.symbol)])
-            return
-        self._after_changes(self.slots.on_ack(order.client_order_id, order))
-
-    def _force_sync(self, venue_position: Decimal) -> None:
-        """Small divergence (< the breaker's limit): make the slots hold what the venue says we hold.
-        A shortfall lands on the first passive level of the grid (its closing order one interval on)."""
-        assert self.instrument is not None
-        centre = self.centre
-        if centre is None:
-            latest = self.prices.latest
-            assert latest is not None
-            centre = grid_centre(latest.price, self.interval, self.instrument)
-        below, above = centre - self.interval, centre + self.interval
-        long_target = max(venue_position, Decimal(0))
-        short_target = max(-venue_position, Decimal(0))
-        changes: list[SlotChange] = []
-        if self.params.grid_mode is not GridMode.SHORT:
-            changes += self.slots.force_position(long_target, Side.BUY, below)
-        if self.params.grid_mode is not GridMode.LONG:
-            changes += self.slots.force_position(short_target, Side.SELL, above)
-        if changes:
-            self._after_changes(changes)
+        return await self.recovery.reconcile()
 
     async def _housekeeping(self) -> None:
         """Periodic work: reconcile, settle ambiguous submits, clean up orders, breaker cooldown."""
@@ -955,7 +680,7 @@ class GridEngine:
             self.core.prune()  # forget far, empty, FREE levels: the book stays bounded over months
             self._check_exit()  # the mark moves the unrealized PnL even without a fill
             for cid in self.slots.ambiguous_orders():
-                await self._settle(cid)
+                await self.recovery.settle(cid)
             if now_loop >= next_reconcile:
                 next_reconcile = now_loop + self.config.reconcile_interval
                 try:
@@ -1037,18 +762,3 @@ class GridEngine:
                 continue
             for kline in klines:
                 self.core.on_interval_kline(kline)
-
-
-def _freed(slot: Slot) -> Slot:
-    """A stored slot as it restarts: what it holds, its counters; no order (re-attached separately)."""
-    return replace(
-        slot,
-        slot_status=SlotStatus.FREE,
-        client_order_id=None,
-        venue_order_id=None,
-        order_side=None,
-        order_price=None,
-        order_qty=Decimal(0),
-        order_status=None,
-        filled_qty=Decimal(0),
-    )

@@ -24,7 +24,8 @@ from loguru import logger
 
 from opensqt.clock import Clock, ManualClock, WallClock
 from opensqt.engines.grid_config import engine_config_from_settings
-from opensqt.engines.grid_engine import GridEngine, StartupError
+from opensqt.engines.grid_engine import GridEngine
+from opensqt.engines.grid_events import StartupError
 from opensqt.engines.journal import EngineJournal, NullJournal
 from opensqt.engines.preflight import preflight_hook
 from opensqt.exchanges.base import Exchange

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from opensqt.engines.grid_engine import GridEngine, StartupError
+from opensqt.engines.grid_engine import GridEngine
+from opensqt.engines.grid_events import StartupError
 from opensqt.exchanges.errors import VenueError
 from opensqt.model import InstrumentKind
 from opensqt.risk import PositionMode, PreflightConfig, PreflightFailure, VenueFacts, run_preflight

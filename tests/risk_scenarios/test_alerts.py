@@ -14,7 +14,7 @@ from aiohttp import web
 from loguru import logger
 
 from opensqt.alerts import Alert, AlertSink, WebhookConfig
-from opensqt.engines.grid_engine import EngineNotice
+from opensqt.engines.grid_events import EngineNotice
 
 
 @dataclass

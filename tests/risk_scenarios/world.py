@@ -13,7 +13,8 @@ import anyio
 from opensqt.clock import ManualClock
 from opensqt.data.market_data import ColumnBuilder, EventKind, MarketData, Scale
 from opensqt.engines.grid_config import GridEngineConfig
-from opensqt.engines.grid_engine import EngineEvent, EngineNotice, GridEngine, OrderEvent
+from opensqt.engines.grid_engine import GridEngine
+from opensqt.engines.grid_events import EngineEvent, EngineNotice, OrderEvent
 from opensqt.engines.journal import NullJournal
 from opensqt.exchanges.sim import (
     BTC_USDT_PERP,

@@ -78,7 +78,8 @@ VENUES: dict[str, VenueSpec] = {
                 "fetchCurrencies": False,
                 "defaultType": "spot",
                 "warnOnFetchOpenOrdersWithoutSymbol": False,
-                "fetchMarkets": {"types": ["spot"]},  # not the futures exchangeInfos: this adapter trades spot
+                # not the futures exchangeInfos: this adapter trades spot
+                "fetchMarkets": {"types": ["spot"]},
             },
         ),
         VenueSpec(
