@@ -93,18 +93,8 @@ class GridRecovery:
             group.sort(key=lambda o: self.attempt(o.client_order_id))
             for i, order in enumerate(group):
                 cid = order.client_order_id
-                command = PlaceOrder(
-                    cid,
-                    order.symbol,
-                    order.side,
-                    order.quantity,
-                    order.price,
-                    order.type,
-                    order.time_in_force,
-                    order.reduce_only,
-                )
                 try:
-                    self.engine.slots.reserve(price, command, now)
+                    self.engine.slots.reserve(price, command_of(order), now)
                 except SlotStateError as exc:
                     logger.warning("restore: order {} not re-attached: {}", cid, exc)
                     continue
@@ -234,18 +224,8 @@ class GridRecovery:
 
     def adopt(self, action: AdoptOrder, now_ms: int) -> None:
         order = action.order
-        command = PlaceOrder(
-            order.client_order_id,
-            order.symbol,
-            order.side,
-            order.quantity,
-            order.price,
-            order.type,
-            order.time_in_force,
-            order.reduce_only,
-        )
         try:
-            self.engine.slots.reserve(action.slot_price, command, now_ms)
+            self.engine.slots.reserve(action.slot_price, command_of(order), now_ms)
         except SlotStateError as exc:
             logger.warning("cannot adopt {}: {}; cancelling it", order.client_order_id, exc)
             self.engine.spawn(self.engine.executor.cancel, [CancelOrder(order.client_order_id, order.symbol)])
@@ -271,6 +251,20 @@ class GridRecovery:
             changes += self.engine.slots.force_position(short_target, Side.SELL, above)
         if changes:
             self.engine._after_changes(changes)
+
+
+def command_of(order: Order) -> PlaceOrder:
+    """The placement an order found at the venue stands for (to re-attach or adopt it on a slot)."""
+    return PlaceOrder(
+        order.client_order_id,
+        order.symbol,
+        order.side,
+        order.quantity,
+        order.price,
+        order.type,
+        order.time_in_force,
+        order.reduce_only,
+    )
 
 
 def freed(slot: Slot) -> Slot:
