@@ -126,6 +126,28 @@ def find_pairs(settings: Settings, markets: dict[str, dict[str, Instrument]]) ->
     return pairs
 
 
+class SyncRequest:
+    """A venue reported order news: re-read the legs' sizes soon (LegManager re-syncs after every order
+    update, not only after its own workflows: a liquidation or a manual order moves a leg too)."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+        self.requests = 0
+
+    def request(self) -> None:
+        self.requests += 1
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when a request came within `timeout` seconds (and clears it)."""
+        with anyio.move_on_after(timeout):
+            await self._event.wait()
+        if not self._event.is_set():
+            return False
+        self._event = anyio.Event()
+        return True
+
+
 @dataclass
 class VenueStreams:
     """One venue's streams: orders (verified once subscribed), trade prices and funding per symbol."""
@@ -139,6 +161,7 @@ class VenueStreams:
     order_updates: int = 0
     prices: dict[str, PriceMonitor] = field(default_factory=dict)
     funding_ms: dict[str, int] = field(default_factory=dict)
+    resync: SyncRequest | None = None
     _funding_first: anyio.Event = field(default_factory=anyio.Event)
 
     async def run_orders(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -154,6 +177,8 @@ class VenueStreams:
                 updates = await self.exchange.watch_orders(None)
                 failures = 0
                 self.order_updates += len(updates)
+                if updates and self.resync is not None:
+                    self.resync.request()
             except VenueError as exc:
                 failures += 1
                 logger.warning("{}: order stream failed ({}); resubscribing", self.name, exc)
@@ -310,10 +335,16 @@ async def run_arbitrage_bot(
         async with anyio.create_task_group() as tg:
             tg.start_soon(_stop_on_signals, tg)
             streams = {}
+            resync = SyncRequest()
             for n, ex in exchanges.items():
                 insts = [p.a if p.a_venue == n else p.b for p in pairs]
                 s = VenueStreams(
-                    n, ex, clock, [i.symbol for i in insts], [i.symbol for i in insts if i.is_perpetual]
+                    n,
+                    ex,
+                    clock,
+                    [i.symbol for i in insts],
+                    [i.symbol for i in insts if i.is_perpetual],
+                    resync=resync,
                 )
                 await s.start(tg)
                 failures = await preflight(settings, s, insts)
@@ -352,7 +383,7 @@ async def run_arbitrage_bot(
             print(f"arbitrage_bot trading {', '.join(p.key for p in pairs)} on {' + '.join(names)}", file=out)
             if ready is not None:
                 ready(runtime)
-            tg.start_soon(_trade, engine, funding, clock, step_seconds)
+            tg.start_soon(_trade, engine, funding, clock, step_seconds, resync)
             if duration is not None:
                 await anyio.sleep(float(duration))
                 tg.cancel_scope.cancel()
@@ -371,15 +402,30 @@ async def run_arbitrage_bot(
 
 
 async def _trade(
-    engine: ArbitrageEngine, funding: FundingCollector, clock: Clock, step_seconds: float
+    engine: ArbitrageEngine,
+    funding: FundingCollector,
+    clock: Clock,
+    step_seconds: float,
+    resync: SyncRequest | None = None,
 ) -> None:
+    """A decision round every `step_seconds`; in between, order news from a venue re-reads the sizes of the
+    positions no workflow is working on (a workflow's own orders are applied from its result)."""
     while True:
         try:
             await engine.step(clock.now_ms())
             await funding.poll(clock.now_ms())
         except VenueError as exc:  # one round lost; the next one reads everything again
             logger.warning("arbitrage step failed: {}", exc)
-        await anyio.sleep(step_seconds)
+        deadline = anyio.current_time() + step_seconds
+        while resync is not None and (left := deadline - anyio.current_time()) > 0:
+            if not await resync.wait(left):
+                break
+            try:
+                await engine.sync(clock.now_ms(), only_idle=True)
+            except VenueError as exc:
+                logger.warning("arbitrage re-sync after order news failed: {}", exc)
+        if resync is None:
+            await anyio.sleep(step_seconds)
 
 
 def _is_postgres(settings: Settings) -> bool:
