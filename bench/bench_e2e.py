@@ -8,7 +8,10 @@ The venue process (`opensqt.testing.loopback_market --mode scripted`) plays only
 each cycle prints a trade through the highest grid buy (timed: the venue stamps the row, then the follow-up
 sell's arrival), waits for the sell to rest, then prints through the lowest sell to flatten the grid again.
 Cycles run until `--events` buys have filled and at least `--seconds` of wall time have passed (the memory
-figure is read at the end). `--profile DIR` runs both processes under cProfile and writes their stats there.
+figure is read at the end), each taking at least `--pace` seconds (default 20 / rate limit: a cycle spends
+~15 units of ccxt's request cost, so the account's budget refills between fills). Back-to-back runs
+(`--pace 0`) must stay under the simulated venue's 2,400 request weight a minute: ~300 cycles.
+`--profile DIR` runs both processes under cProfile and writes their stats there.
 """
 
 from __future__ import annotations
