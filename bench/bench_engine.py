@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import subprocess
@@ -26,6 +25,7 @@ from opensqt.clock import ManualClock  # noqa: E402
 from opensqt.engines.grid_engine import GridEngine  # noqa: E402
 from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue  # noqa: E402
 from opensqt.model import OrderUpdated  # noqa: E402
+from opensqt.runtime.gc_policy import collect_on_a_timer  # noqa: E402
 from opensqt.runtime.settle import settle  # noqa: E402
 from opensqt.testing.tapes import make_tape  # noqa: E402
 from tests.engines.harness import T0, config, params  # noqa: E402
@@ -76,7 +76,8 @@ async def tick_to_order(fills: int) -> tuple[list[float], int]:
         await MarketPlayer(tape.slice(0, 1), [exchange], clock=clock).run()
         while engine.phase != "trading":
             await anyio.sleep(0.001)
-        gc.freeze()  # as the market_maker program does once trading (opensqt/engines/grid_runtime.py)
+        # as the market_maker program does once trading (opensqt/engines/grid_runtime.py)
+        tg.start_soon(collect_on_a_timer, clock.sleep)
         # one row a second: the engine's 1 s housekeeping tick lands between every fill and its order
         await MarketPlayer(tape.slice(1, len(tape)), [exchange], clock=clock).run()
         tg.cancel_scope.cancel()

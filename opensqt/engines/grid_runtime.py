@@ -8,7 +8,6 @@ On a real venue the clock is the wall clock. SIGINT/SIGTERM stop new orders, can
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import signal
 import sys
@@ -30,6 +29,7 @@ from opensqt.engines.journal import EngineJournal, NullJournal
 from opensqt.engines.preflight import preflight_hook
 from opensqt.exchanges.base import Exchange
 from opensqt.exchanges.errors import VenueError
+from opensqt.runtime.gc_policy import collect_on_a_timer
 
 if True:  # keep config typing light at import time
     from opensqt.config import Settings
@@ -252,10 +252,9 @@ async def _trade(
         await _start_api(settings, engine, tg)
         await tg.start(engine.run)
         await _start_metrics(settings, engine, tg)
-        # Start-up's objects (modules, markets, config, warm-up klines) live for the whole run: moved out
-        # of the collector's generations, later collections scan only what trading allocates, which
-        # keeps their pauses off the tick-to-order tail (docs/PERFORMANCE.md).
-        gc.freeze()
+        # Start-up's objects live for the whole run: frozen out of the collector, which from now on runs on
+        # a timer instead of in the middle of a fill's way to its order (opensqt.runtime.gc_policy)
+        tg.start_soon(collect_on_a_timer, engine.clock.sleep)
         if reload_settings is not None:
             tg.start_soon(_reload_on_sighup, engine, holder, reload_settings)
         _write_pid(settings)

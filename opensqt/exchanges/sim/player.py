@@ -48,6 +48,16 @@ class MarketPlayer:
         """Finish after the current row."""
         self._stop = True
 
+    async def _run_timers(self, clock: ManualClock, ts: int) -> None:
+        """Timers due by the next row's time fire at their own time and run to rest before the row is played,
+        as they would in real time (a timer and a print in the same millisecond: the timer first), instead
+        of waking late and together with the row. Only with `settle`: without it nothing waits for them."""
+        if not self.settle:
+            return
+        while (due := clock.next_deadline()) is not None and due <= ts:
+            clock.set_ms(due)
+            await settle()
+
     async def run(self, until_ms: int | None = None) -> int:
         """Play until the source ends, `until_ms` (market time) or `stop()`; returns the rows played."""
         start_wall: float | None = None
@@ -67,6 +77,7 @@ class MarketPlayer:
                     if delay > 0:
                         await anyio.sleep(delay)
                 if self.clock is not None:
+                    await self._run_timers(self.clock, ts)
                     self.clock.set_ms(ts)
                 reached = False
                 for ex in self.exchanges:

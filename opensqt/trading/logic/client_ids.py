@@ -63,11 +63,23 @@ def client_order_id(tag: str, side: Side, slot_price: Decimal, attempt: int, tic
     ticks = slot_price / tick_size
     if ticks != ticks.to_integral_value():
         raise ValueError(f"client order id: slot price {slot_price} is not a multiple of tick {tick_size}")
-    return encode_client_order_id(tag, side, int(ticks), attempt)
+    cid = encode_client_order_id(tag, side, int(ticks), attempt)
+    # the engine parses each id it dispatches right back to its slot: remember the answer (a memo: the
+    # parse below gives the same, only slower)
+    if len(_MADE) >= 8_192:
+        _MADE.clear()
+    _MADE[(cid, tick_size)] = ClientOrderRef(tag, side, int(ticks), int(ticks) * tick_size, attempt)
+    return cid
+
+
+_MADE: dict[tuple[str, Decimal], ClientOrderRef] = {}
 
 
 def parse_client_order_id(cid: str, tick_size: Decimal) -> ClientOrderRef:
     """Map an id back to its slot. Raises ValueError naming the id when it is not one of ours."""
+    made = _MADE.get((cid, tick_size))
+    if made is not None:
+        return made
     match = _ID.fullmatch(cid)
     if match is None:
         raise ValueError(
