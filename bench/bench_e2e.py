@@ -234,8 +234,11 @@ def main() -> None:
             # cycles so the account's budget refills between fills, as a real market's pace would, and the
             # figure measures the path, not the queue of a saturated limiter.
             pace = args.pace if args.pace is not None else 20 / args.rate_limit
+            minutes: list[float] = []  # resident memory at each wall minute: growth or a plateau
             while done < args.events or time.monotonic() - started < args.seconds:
                 t0 = time.monotonic()
+                if t0 - started >= 60 * (len(minutes) + 1):
+                    minutes.append(rss_mb(mm.proc.pid))
                 orders = cycle(venue, orders, interval, WINDOW)
                 done += 1
                 time.sleep(max(0.0, t0 + pace - time.monotonic()))
@@ -257,6 +260,8 @@ def main() -> None:
         f"market_maker with ccxt: resident memory {rss_start:.1f} MB once trading, {rss_end:.1f} MB after "
         f"{elapsed / 60:.1f} min and {done} round trips (target < 200 MB after 10 min)"
     )
+    if minutes:
+        print("resident memory each minute (MB): " + ", ".join(f"{m:.1f}" for m in minutes))
     if prof:
         print(f"profiles: {prof / 'venue.prof'}, {prof / 'mm.prof'}")
 
