@@ -79,7 +79,14 @@ class ExchangeConfig(Section):
         None, "Maker fee override (fraction, negative for a rebate).", ge=Decimal("-0.01"), le=Decimal("0.01")
     )
     taker_fee: OptDec = setting(None, "Taker fee override (fraction).", ge=0, le=Decimal("0.01"))
-    rate_limit: Int = setting(10, "Requests per second allowed to this venue account.", ge=1, le=1000)
+    rate_limit: Int = setting(
+        20,
+        "Request budget per second of this venue account, in ccxt's cost units (a plain call costs 1; ccxt "
+        "weighs some endpoints more, e.g. up to 4 for a Binance order), with a one-second burst. ccxt's own "
+        "defaults: Binance, Gate and Bitget 20, Bybit 50, OKX 9.",
+        ge=1,
+        le=1000,
+    )
     sim: SimConfig = setting(default_factory=SimConfig, description="Settings of the simulated venue.")
 
     @model_validator(mode="after")
