@@ -21,6 +21,7 @@ from opensqt.exchanges.base import AccountMargin, FundingIncome
 from opensqt.exchanges.ccxt import parse
 from opensqt.exchanges.ccxt.errors import VENUE_CODES, map_ccxt_error, venue_code
 from opensqt.exchanges.ccxt.throttle import install_token_bucket
+from opensqt.exchanges.ccxt.user_stream import UserStreamMixin
 from opensqt.exchanges.ccxt.venues import VenueSpec
 from opensqt.model import (
     Balance,
@@ -30,7 +31,6 @@ from opensqt.model import (
     Kline,
     Order,
     OrderStatus,
-    OrderUpdated,
     PlaceOrder,
     Position,
     Side,
@@ -41,9 +41,7 @@ from opensqt.model import (
 
 T = TypeVar("T")
 
-_SEEN_TRADES_MAX = 10_000
 _ORDERS_CACHE = 200
-_RECOVERY_LOOKBACK_MS = 60_000
 #: a pushed price above the market's price filter is refused; with no filter known, above this
 MAX_PRICE = Decimal(10) ** 12
 #: the settle currency of the account `fetch_account_margin` reads (the USDT-margined perpetual account)
@@ -59,7 +57,7 @@ _FUNDING_KEYS = {
 }
 
 
-class CcxtExchange:
+class CcxtExchange(UserStreamMixin):
     """A venue account through ccxt.pro. Construct with `opensqt.exchanges.factory.build_exchange`."""
 
     def __init__(
@@ -518,116 +516,6 @@ class CcxtExchange:
             index_price=parse.opt_dec(found["index"], "index price"),
             ts_event=int(tick.get("timestamp") or 0),
         )
-
-    # --- user streams and gap recovery ------------------------------------------------------------
-
-    async def watch_orders(self, symbol: str | None = None) -> list[OrderUpdated]:
-        """The next batch of order updates. After a dropped stream, the first call resubscribes, then
-        recovers what the gap hid (open orders, recent fills, final states) over REST before streaming on."""
-        if self._needs_recovery:
-            self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
-            await self._wait_connected()
-            self._needs_recovery = False
-            recovered = await self._recover(symbol)
-            if recovered:
-                return recovered
-        try:
-            if self._pending_watch is not None:
-                task, self._pending_watch = self._pending_watch, None
-                raw = await self._call(task)
-            else:
-                raw = await self._call(self._client.watch_orders(symbol))
-        except ours.NetworkError:
-            self._needs_recovery = True
-            raise
-        return self.order_updates(raw)
-
-    async def _wait_connected(self) -> None:
-        # The pending watch opens (or reuses) the private socket; wait until it is up so recovery happens
-        # after the stream is live and nothing can fall between the REST snapshot and the stream.
-        for _ in range(200):
-            clients = list(getattr(self._client, "clients", {}).values())
-            if (clients and all(c.connected.done() for c in clients)) or (
-                self._pending_watch and self._pending_watch.done()
-            ):
-                return
-            await asyncio.sleep(0.01)
-
-    def order_updates(self, raws: Sequence[Mapping[str, Any]]) -> list[OrderUpdated]:
-        """ccxt order dicts (as `watch_orders` yields them) as our updates, each fill reported once.
-        Public so recorded pushes can be replayed through the same path in tests."""
-        out: list[OrderUpdated] = []
-        for raw in raws:
-            order = self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
-            previous = self._known.get(order.venue_order_id or "")
-            info = raw.get("info") or {}
-            fill = None
-            carries = False
-            if isinstance(info, Mapping):
-                fill = self._parse(parse.last_fill_from_info, order, info)
-                carries = parse.info_carries_fills(info)
-            if fill is None and not carries:
-                fill = self._parse(parse.fill_from_delta, previous, order)
-            if fill is not None:
-                if fill.trade_id in self._seen_trades:
-                    fill = None
-                else:
-                    self._remember_trade(fill.trade_id)
-            self._note(order)
-            out.append(OrderUpdated(order, fill))
-        return out
-
-    def _note(self, order: Order) -> None:
-        self._last_event_ms = max(self._last_event_ms, order.ts_event)
-        if order.venue_order_id:
-            self._ids[order.client_order_id] = order.venue_order_id
-            if order.is_open:
-                self._known[order.venue_order_id] = order
-            else:
-                self._known.pop(order.venue_order_id, None)
-
-    def _remember_trade(self, trade_id: str) -> None:
-        self._seen_trades[trade_id] = None
-        while len(self._seen_trades) > _SEEN_TRADES_MAX:
-            self._seen_trades.popitem(last=False)
-
-    async def _recover(self, symbol: str | None) -> list[OrderUpdated]:
-        symbols = {symbol} if symbol else {o.symbol for o in self._known.values()}
-        out: list[OrderUpdated] = []
-        since = self._last_event_ms - _RECOVERY_LOOKBACK_MS if self._last_event_ms else None
-        for sym in sorted(symbols):
-            trades = await self._call(self._client.fetch_my_trades(sym, since))
-            open_now = {o.venue_order_id: o for o in await self.fetch_open_orders(sym)}
-            for raw in trades:
-                fill = self._parse(parse.fill_from_trade, raw)
-                if fill.trade_id in self._seen_trades:
-                    continue
-                self._remember_trade(fill.trade_id)
-                order = open_now.get(fill.venue_order_id) or await self._final_state(sym, fill.venue_order_id)
-                if order is None:
-                    continue
-                from dataclasses import replace
-
-                out.append(OrderUpdated(order, replace(fill, client_order_id=order.client_order_id)))
-                self._note(order)
-            for oid, before in list(self._known.items()):
-                if before.symbol != sym or oid in open_now:
-                    continue
-                final = await self._final_state(sym, oid)
-                if final is not None and final.status != before.status:
-                    out.append(OrderUpdated(final))
-                    self._note(final)
-        logger.info("{}: order stream resubscribed; recovered {} updates over REST", self.name, len(out))
-        return out
-
-    async def _final_state(self, symbol: str, venue_order_id: str | None) -> Order | None:
-        if venue_order_id is None:
-            return None
-        try:
-            raw = await self._call(self._client.fetch_order(venue_order_id, symbol))
-        except ours.OrderNotFound:
-            return None
-        return self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
 
     async def watch_positions(self, symbols: Sequence[str] | None = None) -> list[Position]:
         raw = await self._call(self._client.watch_positions(list(symbols) if symbols else None))
