@@ -17,24 +17,29 @@ _MARGIN = 4_096
 
 
 class DepthSide:
-    __slots__ = ("_base", "_qty", "_sparse")
+    __slots__ = ("_base", "_dirty_hi", "_dirty_lo", "_qty", "_sparse")
 
     def __init__(self) -> None:
         self._base = 0
         self._qty = np.zeros(0, np.int64)
         self._sparse: dict[int, int] | None = None
+        # array indices ever written since the last clear: a clear zeroes only those
+        self._dirty_lo = 0
+        self._dirty_hi = 0
 
     def clear(self) -> None:
         if self._sparse is not None:
             self._sparse.clear()
         else:
-            self._qty[:] = 0
+            self._qty[self._dirty_lo : self._dirty_hi] = 0
+            self._dirty_lo = self._dirty_hi = 0
 
     def apply(self, prices: np.ndarray, sizes: np.ndarray) -> None:
         """Level updates in row order (a later update of a price overrides an earlier one; size 0 removes)."""
         if not len(prices):
             return
-        if self._sparse is None and not self._fit(int(prices.min()), int(prices.max())):
+        lo, hi = int(prices.min()), int(prices.max())
+        if self._sparse is None and not self._fit(lo, hi):
             self._to_sparse()
         if self._sparse is not None:
             book = self._sparse
@@ -48,6 +53,11 @@ class DepthSide:
         rev = prices[::-1]
         uniq, first = np.unique(rev, return_index=True)
         self._qty[uniq - self._base] = sizes[::-1][first]
+        lo_i, hi_i = lo - self._base, hi - self._base + 1
+        if self._dirty_hi <= self._dirty_lo:
+            self._dirty_lo, self._dirty_hi = lo_i, hi_i
+        else:
+            self._dirty_lo, self._dirty_hi = min(self._dirty_lo, lo_i), max(self._dirty_hi, hi_i)
 
     def get(self, price: int) -> int:
         if self._sparse is not None:
@@ -97,7 +107,11 @@ class DepthSide:
             return False
         grown = np.zeros(new_hi - new_lo + 1, np.int64)
         if size:
-            grown[self._base - new_lo : self._base - new_lo + size] = self._qty
+            shift = self._base - new_lo
+            grown[shift : shift + size] = self._qty
+            if self._dirty_hi > self._dirty_lo:
+                self._dirty_lo += shift
+                self._dirty_hi += shift
         self._base, self._qty = new_lo, grown
         return True
 

@@ -25,6 +25,7 @@ class MarketState:
         "bid_qty",
         "depth_asks",
         "depth_bids",
+        "depth_index",
         "depth_upto",
         "funding_interval",
         "funding_mark",
@@ -49,6 +50,8 @@ class MarketState:
         self.depth_bids = DepthSide()
         self.depth_asks = DepthSide()
         self.depth_upto = 0
+        # (data, symbol index) -> this symbol's DEPTH/SNAPSHOT rows and SNAPSHOT rows, found once per data
+        self.depth_index: tuple[MarketData, int, np.ndarray, np.ndarray] | None = None
 
     @property
     def has_book(self) -> bool:
@@ -78,16 +81,22 @@ class MarketState:
         if upto <= start:
             return
         self.depth_upto = upto
-        kinds = data.kind[start:upto]
-        mine = data.sym[start:upto] == sym
-        rows = np.flatnonzero(((kinds == EventKind.DEPTH) | (kinds == EventKind.SNAPSHOT)) & mine) + start
+        index = self.depth_index
+        if index is None or index[0] is not data or index[1] != sym:
+            kinds = data.kind
+            book = (kinds == EventKind.DEPTH) | (kinds == EventKind.SNAPSHOT)
+            book_rows = np.flatnonzero(book & (data.sym == sym))
+            snap_rows = book_rows[kinds[book_rows] == EventKind.SNAPSHOT]
+            index = self.depth_index = (data, sym, book_rows, snap_rows)
+        _, _, book_rows, snap_rows = index
+        rows = book_rows[np.searchsorted(book_rows, start) : np.searchsorted(book_rows, upto)]
         if not len(rows):
             return
-        snaps = rows[data.kind[rows] == EventKind.SNAPSHOT]
-        if len(snaps):
+        last_snap = int(np.searchsorted(snap_rows, upto)) - 1
+        if last_snap >= 0 and snap_rows[last_snap] >= start:
             self.depth_bids.clear()
             self.depth_asks.clear()
-            rows = rows[rows >= snaps[-1]]
+            rows = rows[rows >= snap_rows[last_snap]]
         firsts, ends = data.px[rows], data.qty[rows]
         if np.all(firsts[1:] == ends[:-1]):
             idx: slice | np.ndarray = slice(int(firsts[0]), int(ends[-1]))

@@ -119,6 +119,7 @@ class SimVenue(LedgerMixin):
         self._scan = Scanner(data)
         for m in self._markets:
             m.depth_upto = 0
+            m.depth_index = None
             m.depth_bids.clear()
             m.depth_asks.clear()
         if len(data):
