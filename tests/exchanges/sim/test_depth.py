@@ -59,3 +59,16 @@ def test_a_far_level_switches_to_the_sparse_book_and_keeps_every_level() -> None
     side.apply(np.array([10 * depth.MAX_DENSE]), np.array([7]))
     assert side.above(599_999, None) == [(600_000, 3), (600_001, 4), (10 * depth.MAX_DENSE, 7)]
     assert side.get(600_001) == 4
+
+
+def test_clear_after_the_array_grew_empties_every_level() -> None:
+    side = DepthSide()
+    side.apply(np.array([600_000]), np.array([3]))
+    side.apply(np.array([500_000, 700_000]), np.array([4, 5]))  # grows the array on both ends
+    assert side.above(0, None) == [(500_000, 4), (600_000, 3), (700_000, 5)]
+    side.clear()
+    assert side.above(0, None) == [] and side.get(600_000) == 0
+    side.apply(np.array([650_000]), np.array([6]))
+    side.clear()
+    side.apply(np.array([640_000]), np.array([7]))
+    assert side.above(0, None) == [(640_000, 7)]
