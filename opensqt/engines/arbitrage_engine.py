@@ -211,10 +211,13 @@ class ArbitrageEngine:
         self.selected = [c.key for c in found]
         self._event("rescan", "*", ",".join(self.selected[:10]) or "none", now_ms)
 
-    def on_funding(self, venue: str, paid: FundingPaid, ref: str | None = None) -> None:
+    def on_funding(
+        self, venue: str, paid: FundingPaid, ref: str | None = None, position_id: str | None = None
+    ) -> None:
         """Book a funding payment (the venue's income history, the simulator's events); `ref`: the venue's
-        id of the booking when it has one (the PnL row's unique key), else the funding time."""
-        pos = self.legs.apply_funding(venue, paid.symbol, paid.amount, paid.ts_event)
+        id of the booking when it has one (the PnL row's unique key), else the funding time; `position_id`:
+        the position it belongs to, also once closed (a booking that arrives after the exit)."""
+        pos = self.legs.apply_funding(venue, paid.symbol, paid.amount, paid.ts_event, position_id)
         if pos is None:
             return
         self._persist(

@@ -19,8 +19,10 @@ from opensqt.exchanges.base import Exchange, FundingHistorySource
 from opensqt.exchanges.errors import VenueError
 from opensqt.model import ZERO, FundingPaid
 from opensqt.store import PnlKind, Store
+from opensqt.trading.state.legs import ArbPosition, Phase
 
 REF_PREFIX = "income:"
+_RECENTLY_CLOSED = 8  # closed positions looked at for a late booking (the newest)
 
 
 @dataclass
@@ -55,7 +57,8 @@ class FundingCollector:
         """Read the income history of every perp leg whose funding time has come; book what is new.
         Returns how many bookings were added."""
         added = 0
-        for pos in self.engine.legs.active():
+        for pos in self._positions():
+            closed_at = pos.updated_at if pos.phase is Phase.CLOSED else None
             for leg in (pos.long, pos.short):
                 exchange = self.venues.get(leg.venue)
                 if leg.product != "perp" or not isinstance(exchange, FundingHistorySource):
@@ -63,6 +66,8 @@ class FundingCollector:
                 if not exchange.has.get("fetch_funding_history", True):
                     continue
                 key = (leg.venue, leg.symbol)
+                if closed_at is not None and not self._owed(key, pos.opened_at, closed_at):
+                    continue
                 due = self._due(key, now_ms)
                 if not force and (due is None or now_ms < due + self.delay_ms):
                     continue
@@ -76,13 +81,17 @@ class FundingCollector:
                 for income in incomes:
                     if income.ts_event < pos.opened_at:
                         continue  # paid to an earlier position on this market
+                    if closed_at is not None and income.ts_event > closed_at:
+                        continue  # paid to a later position on this market
                     arrived = arrived or (due is not None and income.ts_event >= due)
                     if (leg.venue, leg.symbol, income.income_id) in self._counted:
                         continue
                     self._counted.add((leg.venue, leg.symbol, income.income_id))
                     self._cursor[key] = max(self._cursor.get(key, 0), income.ts_event)
                     paid = FundingPaid(leg.symbol, income.amount, ZERO, income.ts_event)  # no rate on the row
-                    self.engine.on_funding(leg.venue, paid, ref=f"{REF_PREFIX}{income.income_id}")
+                    self.engine.on_funding(
+                        leg.venue, paid, ref=f"{REF_PREFIX}{income.income_id}", position_id=pos.position_id
+                    )
                     added += 1
                 if due is not None and (arrived or now_ms >= due + self.give_up_ms):
                     if not arrived:
@@ -90,6 +99,17 @@ class FundingCollector:
                     self._handled[key] = due
                     self._waiting.pop(key, None)
         return added
+
+    def _positions(self) -> list[ArbPosition]:
+        """Positions held, then closed ones that may still be owed a booking (see `_owed`)."""
+        closed = [p for p in self.engine.legs.closed() if p.phase is Phase.CLOSED]
+        return [*self.engine.legs.active(), *closed[-_RECENTLY_CLOSED:]]
+
+    def _owed(self, key: tuple[str, str], opened_at: int, closed_at: int) -> bool:
+        """A closed position is read for the funding time it was waiting on when it closed: the venue books a
+        payment shortly after the funding time, and an exit in that delay must not lose it."""
+        waiting = self._waiting.get(key)
+        return waiting is not None and opened_at <= waiting <= closed_at
 
     def _due(self, key: tuple[str, str], now_ms: int) -> int | None:
         """The funding time this leg waits on: one that has passed and whose booking is awaited, else the

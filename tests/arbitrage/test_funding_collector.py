@@ -4,6 +4,7 @@ each id once, the ids already stored skipped), and that it gives up on a funding
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 from types import SimpleNamespace
 from typing import Any
@@ -26,7 +27,11 @@ class Engine:
         long = Leg(LegRole.LONG, "spot", SPOT, "spot", D("0.00001"), D("0.001"))
         short = Leg(LegRole.SHORT, "perp", PERP, "perp", D("0.001"), D("0.001"))
         self.position = ArbPosition("pos-1", PERP, long, short, Phase.OPEN, OPENED, OPENED)
-        self.legs = SimpleNamespace(active=lambda: [self.position])
+        self.closed: list[ArbPosition] = []
+        self.legs = SimpleNamespace(
+            active=lambda: [] if self.position.phase is Phase.CLOSED else [self.position],
+            closed=lambda: list(self.closed),
+        )
         self.quotes: dict[tuple[str, str], FundingQuote] = {}
         self.config = SimpleNamespace(bot="bot")
         self.booked: list[tuple[str, D, int, str | None]] = []
@@ -34,8 +39,15 @@ class Engine:
     def next_funding(self, ts: int) -> None:
         self.quotes[("perp", PERP)] = FundingQuote("perp", PERP, D("0.001"), D(8), 0, ts)
 
-    def on_funding(self, venue: str, paid: FundingPaid, ref: str | None = None) -> None:
+    def on_funding(
+        self, venue: str, paid: FundingPaid, ref: str | None = None, position_id: str | None = None
+    ) -> None:
+        assert position_id == self.position.position_id
         self.booked.append((venue, paid.amount, paid.ts_event, ref))
+
+    def close(self, ts: int) -> None:
+        self.position = replace(self.position, phase=Phase.CLOSED, updated_at=ts)
+        self.closed.append(self.position)
 
 
 class Venue:
@@ -107,3 +119,23 @@ async def test_ids_already_in_the_store_are_not_booked_again() -> None:
     assert await collector.poll(3_100_000, force=True) == 1  # start-up catch-up
     assert venue.reads == [2_500_000]
     assert engine.booked == [("perp", D("0.06000000"), 3_000_000, "income:3")]
+
+
+async def test_a_booking_that_arrives_after_the_exit_is_still_booked_on_that_position() -> None:
+    # The position holds through the 2_000_000 funding time and exits 3 s later, before the venue books the
+    # payment (delay 5 s): the collector keeps reading for that funding time and books it, once.
+    engine, venue = Engine(), Venue()
+    collector = _collector(engine, venue)
+    engine.next_funding(2_000_000)
+    assert await collector.poll(1_999_000) == 0
+    engine.close(2_003_000)
+    assert await collector.poll(2_004_000) == 0 and venue.reads == []  # the delay has not passed
+    assert await collector.poll(2_005_000) == 0  # read: not booked yet
+    venue.incomes += [
+        FundingIncome("7", PERP, D("0.06000000"), "USDT", 2_000_000),
+        FundingIncome("8", PERP, D("0.05000000"), "USDT", 2_100_000),  # a later position's, not this one's
+    ]
+    assert await collector.poll(2_006_000) == 1
+    assert engine.booked == [("perp", D("0.06000000"), 2_000_000, "income:7")]
+    assert await collector.poll(2_200_000) == 0  # settled: the closed position is not read again
+    assert venue.reads == [OPENED, OPENED]

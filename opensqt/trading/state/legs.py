@@ -203,10 +203,30 @@ class LegManager:
             )
         return self._put(pos, role, leg, ts_ms)
 
-    def apply_funding(self, venue: str, symbol: str, amount: Decimal, ts_event: int) -> ArbPosition | None:
-        """Book a funding payment (+ received) on the leg held on `venue`/`symbol`; None if no leg is."""
-        found = self.find_leg(venue, symbol)
+    def apply_funding(
+        self, venue: str, symbol: str, amount: Decimal, ts_event: int, position_id: str | None = None
+    ) -> ArbPosition | None:
+        """Book a funding payment (+ received) on the leg held on `venue`/`symbol`; None if no leg is.
+        `position_id`: book it on that position, also once it has closed (a payment for a funding time it
+        held through can be booked by the venue after the exit)."""
         ref = f"funding:{venue}:{symbol}:{ts_event}"
+        if position_id is not None:
+            for i in range(len(self._closed) - 1, -1, -1):
+                closed = self._closed[i]
+                role = _role_on(closed, venue, symbol)
+                if closed.position_id != position_id or role is None:
+                    continue
+                if ref in self._seen:
+                    return closed
+                self._seen.add(ref)
+                leg = closed.leg(role)
+                leg = replace(leg, funding=leg.funding + amount)
+                closed = replace(closed, long=leg) if role is LegRole.LONG else replace(closed, short=leg)
+                self._closed[i] = closed
+                return closed
+        found = self.find_leg(venue, symbol)
+        if found is not None and position_id is not None and found[0].position_id != position_id:
+            found = None
         if found is None or ref in self._seen:
             return None if found is None else found[0]
         self._seen.add(ref)
@@ -252,3 +272,11 @@ class LegManager:
         )
         self._active[pos.key] = pos
         return pos
+
+
+def _role_on(pos: ArbPosition, venue: str, symbol: str) -> LegRole | None:
+    for role in LegRole:
+        leg = pos.leg(role)
+        if leg.venue == venue and leg.symbol == symbol:
+            return role
+    return None

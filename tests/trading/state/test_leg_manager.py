@@ -100,3 +100,22 @@ def test_size_is_never_negative_and_replays_are_idempotent(ops: list[tuple[bool,
         m2.apply_execution(*args)
     p1, p2 = m1.get(KEY), m2.get(KEY)
     assert p1 == p2 and p1 is not None and p1.long.size >= 0
+
+
+def test_funding_booked_after_the_exit_lands_on_the_closed_position_once() -> None:
+    m = book()
+    m.apply_execution(KEY, LegRole.SHORT, Side.SELL, D("0.010"), D("60010"), D("0.30"), "b", 2)
+    m.apply_execution(KEY, LegRole.SHORT, Side.BUY, D("0.010"), D("60100"), D("0.30"), "c", 4)
+    m.set_phase(KEY, Phase.CLOSED, 5)
+    m.open("p2", KEY, Leg(LegRole.LONG, "bin", "BTC/USDT", "spot", D("0.00001")),
+           Leg(LegRole.SHORT, "bin", KEY, "perp", D("0.001")), 6)  # fmt: skip
+    for _ in range(2):  # a replay changes nothing
+        closed = m.apply_funding("bin", KEY, D("0.18"), 3, position_id="p1")
+    assert closed is not None and closed.position_id == "p1" and closed.phase is Phase.CLOSED
+    assert [p.short.funding for p in m.closed()] == [D("0.18")]
+    held = m.get(KEY)
+    assert held is not None and held.position_id == "p2" and held.short.funding == 0
+    assert m.total_funding == D("0.18")
+    # a payment for the new position does not land on the old one
+    assert m.apply_funding("bin", KEY, D("0.05"), 7, position_id="p2") is not None
+    assert (m.closed()[0].short.funding, m.get(KEY).short.funding) == (D("0.18"), D("0.05"))  # type: ignore[union-attr]
