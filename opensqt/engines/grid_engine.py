@@ -378,7 +378,8 @@ class GridEngine:
                 filled = True
             changes += applied
             self._journal_update(update, applied)
-            self._emit(OrderEvent(update))
+            if self.listeners:  # the fill path builds no event nobody reads
+                self._emit(OrderEvent(update))
         if changes:
             self._after_changes(changes)
         if filled and self.phase == "trading":
@@ -388,7 +389,8 @@ class GridEngine:
     def _after_changes(self, changes: list[SlotChange]) -> None:
         """Record and publish slot changes the core has already accounted for."""
         self.journal.slots_changed(self.symbol, [c.after for c in changes])
-        self._emit(SlotsChanged(self.slots.version, tuple(changes)))
+        if self.listeners:
+            self._emit(SlotsChanged(self.slots.version, tuple(changes)))
         if any(c.before.position_qty != c.after.position_qty for c in changes):
             self._check_exit()
 

@@ -102,24 +102,29 @@ class SlotManager:
         # takes the few whose close can rest inside the window by bisection, not by walking hundreds
         self._holds: dict[Side | None, list[Decimal]] = {Side.BUY: [], Side.SELL: [], None: []}
         self._inventory = ZERO
+        # live read-only views, made once (a decision asks for them on every tick)
+        self._view_slots = MappingProxyType(self._slots)
+        self._view_working = MappingProxyType(self._working)
+        self._view_holds = MappingProxyType(self._holds)
+        self._view_retired = MappingProxyType(self._retired)
 
     # --- reads -----------------------------------------------------------------------------------
 
     @property
     def slots(self) -> Mapping[Decimal, Slot]:
         """Live read-only view of the slots by price (what `GridSnapshot.slots` wants)."""
-        return MappingProxyType(self._slots)
+        return self._view_slots
 
     @property
     def working(self) -> Mapping[Decimal, Slot]:
         """Live read-only view of the slots with an order out (PENDING or LOCKED)."""
-        return MappingProxyType(self._working)
+        return self._view_working
 
     @property
     def holds_by_side(self) -> Mapping[Side | None, Sequence[Decimal]]:
         """Prices of the FREE slots holding a position, by the side that opened it (None: unknown),
         ascending. A live view for one synchronous read (what `GridSnapshot.holds` wants)."""
-        return MappingProxyType(self._holds)
+        return self._view_holds
 
     @property
     def idle_count(self) -> int:
@@ -129,7 +134,7 @@ class SlotManager:
     @property
     def retired_attempts(self) -> Mapping[Decimal, int]:
         """Attempt counters of pruned levels (what `GridSnapshot.retired_attempts` wants)."""
-        return MappingProxyType(self._retired)
+        return self._view_retired
 
     def slot(self, price: Decimal) -> Slot | None:
         return self._slots.get(price)
