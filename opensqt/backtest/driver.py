@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from loguru import logger
 from opensqt.backtest.band import quiet_band
 from opensqt.backtest.klines import KlineSeries, aggregate
 from opensqt.backtest.result import BacktestResult, RunRecord
+from opensqt.data.files import load_market_file
 from opensqt.data.market_data import DataError, EventKind, MarketData
 from opensqt.engines.grid_config import GridEngineConfig, engine_config_from_settings
 from opensqt.engines.grid_core import GridCore, slot_orders
@@ -79,6 +81,17 @@ def as_backtest_config(config: BacktestConfig | GridEngineConfig | Settings) -> 
     return BacktestConfig(engine, initial_balance=balance)
 
 
+def _instrument_for(config: BacktestConfig) -> Instrument:
+    symbol = config.engine.symbol
+    inst = config.instrument or DEFAULT_INSTRUMENTS.get(symbol)
+    if inst is None:
+        raise DataError(
+            f"symbol: {symbol!r} is not a market of the simulated venue; pass BacktestConfig.instrument",
+            field="symbol",
+        )
+    return inst
+
+
 def resolve_instrument(config: BacktestConfig, data: MarketData) -> tuple[Instrument, list[str]]:
     """The instrument traded, checked against the data; returns it and warnings."""
     symbol = config.engine.symbol
@@ -88,12 +101,7 @@ def resolve_instrument(config: BacktestConfig, data: MarketData) -> tuple[Instru
             f"(it has {', '.join(data.symbols) or 'no symbols'})",
             field="symbol",
         )
-    inst = config.instrument or DEFAULT_INSTRUMENTS.get(symbol)
-    if inst is None:
-        raise DataError(
-            f"symbol: {symbol!r} is not a market of the simulated venue; pass BacktestConfig.instrument",
-            field="symbol",
-        )
+    inst = _instrument_for(config)
     scale = data.scale_of(symbol)
     warnings = []
     if (inst.tick_size, inst.lot_size) != (scale.tick_size, scale.lot_size):
@@ -132,13 +140,17 @@ def data_warnings(data: MarketData, symbol: str, stale_ms: int) -> list[str]:
 
 def run_backtest(
     config: BacktestConfig | GridEngineConfig | Settings,
-    data: MarketData,
+    data: MarketData | str | Path,
     *,
     fast: bool = True,
     progress: Progress | None = None,
 ) -> BacktestResult:
-    """Replay `data` through the grid on the simulated venue; see the module docstring for the semantics."""
+    """Replay `data` through the grid on the simulated venue; see the module docstring for the semantics.
+    `data` may be a file: it is loaded with the loader its name and contents call for, for the configured
+    instrument (`BacktestConfig.instrument`, else the simulated venue's market of the symbol)."""
     cfg = as_backtest_config(config)
+    if isinstance(data, (str, Path)):
+        data = load_market_file(data, _instrument_for(cfg))
     if not len(data):
         raise DataError("market data: no rows to replay", field="rows")
     inst, warnings = resolve_instrument(cfg, data)

@@ -101,3 +101,18 @@ def test_a_tiny_market_gives_exact_fills_and_pnl(tmp_path: Path) -> None:
     assert s.net_pnl == D("0.969802")
     assert s.final_position == 0
     assert s.turnover == D("200.99")
+
+
+def test_a_file_path_is_loaded_for_the_configured_instrument(tmp_path: Path) -> None:
+    rows = [(1_000, "100.0"), (2_000, "98.4"), (3_000, "100.2")]
+    src = trades_csv(tmp_path / "t.csv", rows)
+    from_path = run_backtest(BacktestConfig(engine()), src)
+    from_data = run_backtest(
+        BacktestConfig(engine()), load_cached(src, BTC_USDT_PERP, cache_dir=tmp_path / "c")
+    )
+    assert from_path.record.fills == from_data.record.fills and len(from_path.record.fills) == 2
+    with pytest.raises(DataError, match="no such file"):
+        run_backtest(BacktestConfig(engine()), tmp_path / "missing.csv")
+    odd = GridEngineConfig(symbol="NOPE/USDT:USDT", params=engine().params)
+    with pytest.raises(DataError, match="'NOPE/USDT:USDT' is not a market of the simulated venue"):
+        run_backtest(BacktestConfig(odd), src)
