@@ -458,6 +458,33 @@ class ArbitrageBacktestResult:
         """The headline figures (computed once)."""
         return self._summary
 
+    def plot(self, path: str | None = None) -> Any:
+        """Equity over the run with the time each position was held shaded, and the funding collected per
+        symbol (cumulative): a PNG at `path` (matplotlib, Agg). Returns the matplotlib figure."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(11, 6), height_ratios=(2, 1))
+        equity = self.equity
+        top.plot(equity["time"], equity["equity"].astype(float), color="tab:blue", lw=1)
+        top.set_ylabel("equity")
+        for _, row in self.positions.iterrows():
+            end = row["closed"] if row["closed"] is not None and str(row["closed"]) != "NaT" else None
+            top.axvspan(row["opened"], end if end is not None else equity["time"].iloc[-1], alpha=0.12,
+                        color="tab:green")  # fmt: skip
+        funding = self.funding
+        for symbol, rows in funding.groupby("symbol"):
+            bottom.step(rows["time"], rows["amount"].astype(float).cumsum(), where="post", label=str(symbol))
+        bottom.set_ylabel("funding (cum.)")
+        if len(funding):
+            bottom.legend(loc="upper left", fontsize="small")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
+
     @cached_property
     def _summary(self) -> ArbitrageSummary:
         rec = self.record

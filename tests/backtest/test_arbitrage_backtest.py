@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal as D
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,3 +262,16 @@ def test_summary_table_lists_every_field() -> None:
     lines = s.summary().table().splitlines()
     assert [ln.split()[0] for ln in lines] == list(ArbitrageSummary.__dataclass_fields__)
     assert lines[0].endswith("2023-11-14 16:00:00.000Z")
+
+
+def test_plot_shows_equity_with_the_held_time_and_the_funding_collected(tmp_path: Path) -> None:
+    data = spot_perp(BTC, D(60_000), 30, [(0, 0.001), (20, -0.0002)])
+    result = run_arbitrage_backtest(config(), {"sim": data}, [pair(BTC)])
+    fig = result.plot(str(tmp_path / "arb.png"))
+    top, bottom = fig.axes
+    (equity,) = top.get_lines()
+    assert len(equity.get_xdata()) == result.summary().steps
+    assert len(top.patches) == 1  # one position held, shaded
+    (funding,) = bottom.get_lines()
+    assert [float(y) for y in funding.get_ydata()] == [0.96, 1.92]
+    assert (tmp_path / "arb.png").stat().st_size > 10_000
