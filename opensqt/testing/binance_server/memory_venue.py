@@ -168,30 +168,32 @@ class MemoryVenue:
     # --- Exchange: orders -------------------------------------------------------------------------
 
     async def create_order(self, command: PlaceOrder) -> Order:
+        kind = self._kind
         inst = self._instrument(command.symbol)
         if command.client_order_id in self._orders:
             raise ours.DuplicateClientOrderId(
-                f"memory: client order id {command.client_order_id} already used", venue=self.name
+                f"{kind}: client order id {command.client_order_id} already used", venue=self.name
             )
+        self._refuse(command)
         book = self._book.get(command.symbol)
         price = command.price
         if command.type is OrderType.MARKET:
             if book is None:
-                raise ours.InvalidOrder(f"memory: no book for {command.symbol}", venue=self.name)
+                raise ours.InvalidOrder(f"{kind}: no book for {command.symbol}", venue=self.name)
             price = book.ask if command.side is Side.BUY else book.bid
         assert price is not None
         if not inst.is_on_tick(price):
             raise ours.InvalidOrder(
-                f"memory: price {price} is not a multiple of tick {inst.tick_size}", venue=self.name
+                f"{kind}: price {price} is not a multiple of tick {inst.tick_size}", venue=self.name
             )
         if not inst.is_on_lot(command.quantity):
             raise ours.InvalidOrder(
-                f"memory: quantity {command.quantity} is not a multiple of lot {inst.lot_size}",
+                f"{kind}: quantity {command.quantity} is not a multiple of lot {inst.lot_size}",
                 venue=self.name,
             )
         if not inst.meets_minimums(price, command.quantity):
             raise ours.InvalidOrder(
-                f"memory: order below min qty or min notional {inst.min_notional}", venue=self.name
+                f"{kind}: order below min qty or min notional {inst.min_notional}", venue=self.name
             )
         crosses = book is not None and (
             (command.side is Side.BUY and price >= book.ask)
@@ -199,13 +201,9 @@ class MemoryVenue:
         )
         if command.post_only and crosses:
             raise ours.OrderWouldCross(
-                f"memory: post-only {command.client_order_id} would cross", venue=self.name
+                f"{kind}: post-only {command.client_order_id} would immediately match", venue=self.name
             )
-        margin = inst.notional(price, command.quantity) / self._leverage[command.symbol]
-        if not command.reduce_only and margin > self._wallet - self._used_margin():
-            raise ours.InsufficientFunds(
-                f"memory: margin is insufficient for {command.client_order_id}", venue=self.name
-            )
+        reserved = self._reserve(command, inst, price)
         now = self._clock.now_ms()
         order = Order(
             command.client_order_id,
@@ -226,6 +224,8 @@ class MemoryVenue:
             self._execute(
                 order, order.quantity, book.ask if order.side is Side.BUY else book.bid, LiquiditySide.TAKER
             )
+        else:
+            self._publish_balances(reserved)
         return self._orders[order.client_order_id]
 
     async def create_orders(self, commands: Sequence[PlaceOrder]) -> list[Order | Exception]:
@@ -240,11 +240,12 @@ class MemoryVenue:
     async def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         order = self._orders.get(client_order_id)
         if order is None or order.symbol != symbol or not order.is_open:
-            raise ours.OrderNotFound(f"memory: unknown order {client_order_id}", venue=self.name)
+            raise ours.OrderNotFound(f"{self._kind}: unknown order {client_order_id}", venue=self.name)
+        released = self._release(order)
         done = order.with_status(OrderStatus.CANCELED, self._clock.now_ms())
         self._orders[client_order_id] = done
         self._order_feed.put(OrderUpdated(done))
-        self._balance_feed.put(self._balance())
+        self._publish_balances(released)
         return done
 
     async def cancel_orders(self, symbol: str, client_order_ids: Sequence[str]) -> list[Order | Exception]:
@@ -265,8 +266,7 @@ class MemoryVenue:
         now = self._clock.now_ms()
         fee_rate = inst.maker_fee if liquidity is LiquiditySide.MAKER else inst.taker_fee
         fee = inst.notional(price, qty) * fee_rate
-        realized = self._apply_position(order.symbol, order.side.sign * qty * inst.contract_size, price, now)
-        self._wallet += realized - fee
+        realized, fee_asset, touched = self._settle(order, inst, qty, price, fee, now)
         filled = order.filled + qty
         avg = ((order.average_price or Decimal(0)) * order.filled + price * qty) / filled
         status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
@@ -280,7 +280,7 @@ class MemoryVenue:
             price,
             qty,
             fee,
-            "USDT",
+            fee_asset,
             liquidity,
             new.venue_order_id,
             realized,
@@ -288,8 +288,41 @@ class MemoryVenue:
         )
         self._fills.append(fill)
         self._order_feed.put(OrderUpdated(new, fill))
-        self._balance_feed.put(self._balance())
-        self._position_feed.put(self._positions.get(order.symbol, Position(order.symbol, ts_event=now)))
+        self._publish_balances(touched)
+        if inst.is_perpetual:
+            self._position_feed.put(self._positions.get(order.symbol, Position(order.symbol, ts_event=now)))
+
+    # --- the account: a USDT-margined one here; a spot account (SpotVenue) overrides these -------------
+
+    _kind = "memory"
+
+    def _refuse(self, command: PlaceOrder) -> None:
+        """Parameters this account does not take (none on a USDT-M account)."""
+
+    def _reserve(self, command: PlaceOrder, inst: Instrument, price: Decimal) -> list[str]:
+        """Check (and hold) what a new order needs; returns the assets whose balance changed."""
+        margin = inst.notional(price, command.quantity) / self._leverage[command.symbol]
+        if not command.reduce_only and margin > self._wallet - self._used_margin():
+            raise ours.InsufficientFunds(
+                f"memory: margin is insufficient for {command.client_order_id}", venue=self.name
+            )
+        return []
+
+    def _release(self, order: Order) -> list[str]:
+        """What a cancelled order held goes back; returns the assets whose balance changed."""
+        return ["USDT"]
+
+    def _settle(
+        self, order: Order, inst: Instrument, qty: Decimal, price: Decimal, fee: Decimal, now: int
+    ) -> tuple[Decimal | None, str, list[str]]:
+        """Book an execution on the account: (realized PnL, fee asset, assets whose balance changed)."""
+        realized = self._apply_position(order.symbol, order.side.sign * qty * inst.contract_size, price, now)
+        self._wallet += realized - fee
+        return realized, "USDT", ["USDT"]
+
+    def _publish_balances(self, assets: Sequence[str]) -> None:
+        if assets:
+            self._balance_feed.put(self._balance())
 
     def _apply_position(self, symbol: str, delta: Decimal, price: Decimal, now: int) -> Decimal:
         pos = self._positions.get(symbol, Position(symbol, leverage=self._leverage[symbol]))

@@ -11,7 +11,6 @@ received): the base balance then equals the executed quantity, which is what the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from itertools import count
 
@@ -23,15 +22,10 @@ from opensqt.exchanges.base import FundingIncome
 from opensqt.model import (
     ZERO,
     Balance,
-    Fill,
     FundingRate,
     Instrument,
     InstrumentKind,
-    LiquiditySide,
     Order,
-    OrderStatus,
-    OrderType,
-    OrderUpdated,
     PlaceOrder,
     Position,
     Side,
@@ -97,87 +91,32 @@ class SpotVenue(MemoryVenue):
             return inst.quote, qty * price * (1 + inst.taker_fee)
         return inst.base, qty
 
-    async def create_order(self, command: PlaceOrder) -> Order:
-        inst = self._instrument(command.symbol)
-        if command.client_order_id in self._orders:
-            raise ours.DuplicateClientOrderId(
-                f"spot: client order id {command.client_order_id} already used", venue=self.name
-            )
+    _kind = "spot"
+
+    def _refuse(self, command: PlaceOrder) -> None:
         if command.reduce_only:
             raise ours.InvalidOrder("spot: reduceOnly is not a spot parameter", venue=self.name)
-        book = self._book.get(command.symbol)
-        price = command.price
-        if command.type is OrderType.MARKET:
-            if book is None:
-                raise ours.InvalidOrder(f"spot: no book for {command.symbol}", venue=self.name)
-            price = book.ask if command.side is Side.BUY else book.bid
-        assert price is not None
-        if not inst.is_on_tick(price) or not inst.is_on_lot(command.quantity):
-            raise ours.InvalidOrder(
-                f"spot: price {price} / quantity {command.quantity} off tick {inst.tick_size} / lot "
-                f"{inst.lot_size}",
-                venue=self.name,
-            )
-        if not inst.meets_minimums(price, command.quantity):
-            raise ours.InvalidOrder(f"spot: order below min notional {inst.min_notional}", venue=self.name)
-        crosses = book is not None and (
-            (command.side is Side.BUY and price >= book.ask)
-            or (command.side is Side.SELL and price <= book.bid)
-        )
-        if command.post_only and crosses:
-            raise ours.OrderWouldCross(
-                f"spot: {command.client_order_id} would immediately match", venue=self.name
-            )
+
+    def _reserve(self, command: PlaceOrder, inst: Instrument, price: Decimal) -> list[str]:
         asset, amount = self._needs(inst, command.side, command.quantity, price)
         if self._free.get(asset, ZERO) < amount:
             raise ours.InsufficientFunds(
                 f"spot: {asset} free {self._free.get(asset, ZERO)} < {amount} for {command.client_order_id}",
                 venue=self.name,
             )
-        now = self._clock.now_ms()
-        order = Order(
-            command.client_order_id,
-            command.symbol,
-            command.side,
-            command.type,
-            command.quantity,
-            command.price,
-            str(next(self._ids)),
-            time_in_force=command.time_in_force,
-            ts_event=now,
-            ts_init=now,
-        )
-        self._orders[order.client_order_id] = order
         self._move(asset, free=-amount, locked=amount)
-        self._order_feed.put(OrderUpdated(order))
-        if crosses and book is not None:
-            self._execute(
-                order, order.quantity, book.ask if order.side is Side.BUY else book.bid, LiquiditySide.TAKER
-            )
-        else:
-            self._publish_balances([asset])
-        return self._orders[order.client_order_id]
+        return [asset]
 
-    async def cancel_order(self, symbol: str, client_order_id: str) -> Order:
-        order = self._orders.get(client_order_id)
-        if order is None or order.symbol != symbol or not order.is_open:
-            raise ours.OrderNotFound(f"spot: unknown order {client_order_id}", venue=self.name)
-        asset, amount = self._needs(
-            self._instruments[symbol], order.side, order.remaining, order.price or ZERO
-        )
-        self._move(asset, free=amount, locked=-amount)
-        done = order.with_status(OrderStatus.CANCELED, self._clock.now_ms())
-        self._orders[client_order_id] = done
-        self._order_feed.put(OrderUpdated(done))
-        self._publish_balances([asset])
-        return done
-
-    def _execute(self, order: Order, qty: Decimal, price: Decimal, liquidity: LiquiditySide) -> None:
+    def _release(self, order: Order) -> list[str]:
         inst = self._instruments[order.symbol]
-        now = self._clock.now_ms()
-        fee_rate = inst.maker_fee if liquidity is LiquiditySide.MAKER else inst.taker_fee
+        asset, amount = self._needs(inst, order.side, order.remaining, order.price or ZERO)
+        self._move(asset, free=amount, locked=-amount)
+        return [asset]
+
+    def _settle(
+        self, order: Order, inst: Instrument, qty: Decimal, price: Decimal, fee: Decimal, now: int
+    ) -> tuple[Decimal | None, str, list[str]]:
         notional = qty * price
-        fee = notional * fee_rate
         # release what this quantity locked (at its own price; a market order at the fill price)
         locked_asset, locked = self._needs(inst, order.side, qty, order.price or price)
         self._move(locked_asset, locked=-locked, free=locked)
@@ -187,28 +126,7 @@ class SpotVenue(MemoryVenue):
         else:
             self._move(inst.base, free=-qty)
             self._move(inst.quote, free=notional - fee)
-        filled = order.filled + qty
-        avg = ((order.average_price or ZERO) * order.filled + price * qty) / filled
-        status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
-        new = replace(order, filled=filled, average_price=avg, status=status, ts_event=now)
-        self._orders[order.client_order_id] = new
-        fill = Fill(
-            str(next(self._trade_ids)),
-            order.client_order_id,
-            order.symbol,
-            order.side,
-            price,
-            qty,
-            fee,
-            inst.quote,
-            liquidity,
-            new.venue_order_id,
-            None,
-            now,
-        )
-        self._fills.append(fill)
-        self._order_feed.put(OrderUpdated(new, fill))
-        self._publish_balances([inst.base, inst.quote])
+        return None, inst.quote, [inst.base, inst.quote]
 
     # --- what spot does not have ------------------------------------------------------------------
 
