@@ -6,6 +6,7 @@ Nothing here touches the network: the adapter calls ccxt, these functions turn i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -297,67 +298,71 @@ def _is_bitget_fill(inner: Mapping[str, Any]) -> bool:
     return bool(inner.get("tradeId")) and "baseVolume" in inner and "fillPrice" in inner
 
 
+@dataclass(frozen=True, slots=True)
+class _FillFields:
+    """Where one venue's order update carries its execution, and how its fee is signed."""
+
+    trade_id: str
+    qty: str
+    price: str
+    fee: str
+    fee_asset: str
+    maker: tuple[str, object]  # (field, value meaning maker)
+    pnl: str
+    time: str
+    fee_negative: bool  # the venue reports a charged fee as a negative amount
+
+
+_BINANCE_FILL = _FillFields("t", "l", "L", "n", "N", ("m", True), "rp", "T", False)
+_OKX_FILL = _FillFields(
+    "tradeId", "fillSz", "fillPx", "fillFee", "fillFeeCcy", ("execType", "M"), "fillPnl", "fillTime", True
+)
+_BITGET_FILL = _FillFields(
+    "tradeId",
+    "baseVolume",
+    "fillPrice",
+    "fillFee",
+    "fillFeeCoin",
+    ("tradeScope", "M"),
+    "pnl",
+    "fillTime",
+    fee_negative=True,
+)
+
+
 def last_fill_from_info(order: Order, info: Mapping[str, Any]) -> Fill | None:
     """The execution carried inside a venue's order update, when the venue sends one (binance `o.l`/`o.L`,
     okx `fillSz`/`fillPx`, bitget `tradeId`/`fillPrice`/`baseVolume`). None when the update has no fill."""
     inner = _inner(info)
     if "l" in inner and "L" in inner and "t" in inner:  # binance ORDER_TRADE_UPDATE / executionReport
-        qty = opt_dec(inner.get("l"), "order update l")
-        if qty is None or qty <= 0:
-            return None
-        return Fill(
-            trade_id=str(inner["t"]),
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            price=dec(inner["L"], "order update L"),
-            quantity=qty,
-            fee=opt_dec(inner.get("n"), "order update n") or Decimal(0),
-            fee_asset=str(inner.get("N") or ""),
-            liquidity=LiquiditySide.MAKER if inner.get("m") else LiquiditySide.TAKER,
-            venue_order_id=order.venue_order_id,
-            realized_pnl=opt_dec(inner.get("rp"), "order update rp"),
-            ts_event=int(inner.get("T") or order.ts_event),
-        )
+        return _fill_from(order, inner, _BINANCE_FILL)
     if "fillSz" in inner and "tradeId" in inner:  # okx orders channel
-        qty = opt_dec(inner.get("fillSz"), "order update fillSz")
-        if qty is None or qty <= 0 or not inner.get("tradeId"):
-            return None
-        fee = opt_dec(inner.get("fillFee"), "order update fillFee") or Decimal(0)
-        return Fill(
-            trade_id=str(inner["tradeId"]),
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            price=dec(inner["fillPx"], "order update fillPx"),
-            quantity=qty,
-            fee=-fee,  # okx reports fees as negative amounts charged
-            fee_asset=str(inner.get("fillFeeCcy") or ""),
-            liquidity=LiquiditySide.MAKER if inner.get("execType") == "M" else LiquiditySide.TAKER,
-            venue_order_id=order.venue_order_id,
-            realized_pnl=opt_dec(inner.get("fillPnl"), "order update fillPnl"),
-            ts_event=int(inner.get("fillTime") or order.ts_event),
-        )
+        return _fill_from(order, inner, _OKX_FILL) if inner.get("tradeId") else None
     if _is_bitget_fill(inner):  # bitget orders channel: baseVolume is this update's execution
-        qty = opt_dec(inner.get("baseVolume"), "order update baseVolume")
-        if qty is None or qty <= 0:
-            return None
-        fee = opt_dec(inner.get("fillFee"), "order update fillFee") or Decimal(0)
-        return Fill(
-            trade_id=str(inner["tradeId"]),
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            price=dec(inner["fillPrice"], "order update fillPrice"),
-            quantity=qty,
-            fee=-fee,  # bitget reports a charged fee as a negative amount, a rebate as positive
-            fee_asset=str(inner.get("fillFeeCoin") or ""),
-            liquidity=LiquiditySide.MAKER if inner.get("tradeScope") == "M" else LiquiditySide.TAKER,
-            venue_order_id=order.venue_order_id,
-            realized_pnl=opt_dec(inner.get("pnl"), "order update pnl"),
-            ts_event=int(inner.get("fillTime") or order.ts_event),
-        )
+        return _fill_from(order, inner, _BITGET_FILL)
     return None
+
+
+def _fill_from(order: Order, inner: Mapping[str, Any], f: _FillFields) -> Fill | None:
+    qty = opt_dec(inner.get(f.qty), f"order update {f.qty}")
+    if qty is None or qty <= 0:
+        return None
+    fee = opt_dec(inner.get(f.fee), f"order update {f.fee}") or Decimal(0)
+    maker_field, maker_value = f.maker
+    return Fill(
+        trade_id=str(inner[f.trade_id]),
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        price=dec(inner[f.price], f"order update {f.price}"),
+        quantity=qty,
+        fee=-fee if f.fee_negative else fee,
+        fee_asset=str(inner.get(f.fee_asset) or ""),
+        liquidity=LiquiditySide.MAKER if inner.get(maker_field) == maker_value else LiquiditySide.TAKER,
+        venue_order_id=order.venue_order_id,
+        realized_pnl=opt_dec(inner.get(f.pnl), f"order update {f.pnl}"),
+        ts_event=int(inner.get(f.time) or order.ts_event),
+    )
 
 
 def fill_from_delta(previous: Order | None, order: Order) -> Fill | None:
