@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import numpy as np
 from loguru import logger
 
 from opensqt.config import Settings
-from opensqt.data.market_data import EventKind, MarketData, merge
-from opensqt.data.synthetic import Regime, SyntheticMarket
+from opensqt.data.market_data import MarketData, merge
+from opensqt.data.synthetic import Regime, SyntheticMarket, with_spot_twin
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig, Pair
 from opensqt.engines.arbitrage_runtime import engine_config, open_store
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP, SimExchange, SimVenue
@@ -106,25 +105,6 @@ def _market(
     ).generate(START_MS)
 
 
-def _with_spot(data: MarketData, perp: Instrument, spot: Instrument) -> MarketData:
-    """The perp's book and trades replayed as its spot twin's (no funding rows): zero basis by design."""
-    rows = data.kind != int(EventKind.FUNDING)
-    twin = MarketData(
-        (spot.symbol,),
-        data.scales,
-        data.ts[rows],
-        data.kind[rows],
-        np.zeros(int(rows.sum()), np.int16),
-        data.px[rows],
-        data.qty[rows],
-        data.px2[rows],
-        data.qty2[rows],
-        data.side[rows],
-        source=data.source,
-    )
-    return merge([data, twin])
-
-
 def build_world(mode: str, hours: Decimal, seed: int, balance: Decimal) -> tuple[list[SimVenue], list[Pair]]:
     perps = [BTC_USDT_PERP, ETH_USDT_PERP]
     if mode == "spot_perp":
@@ -136,7 +116,7 @@ def build_world(mode: str, hours: Decimal, seed: int, balance: Decimal) -> tuple
         ):
             spot = _spot_twin(perp)
             venue_insts += [perp, spot]
-            parts.append(_with_spot(_market([perp], hours, rates, seed + k, 8), perp, spot))
+            parts.append(with_spot_twin(_market([perp], hours, rates, seed + k, 8), spot))
             pairs.append(Pair(perp.symbol, "sim", spot, "sim", perp))
         venue = SimVenue(venue_insts, name="sim", balances={"USDT": balance})
         venue.attach(merge(parts))

@@ -217,3 +217,23 @@ def generate(
     market = SyntheticMarket(instruments, seed=seed, **kwargs)  # type: ignore[arg-type]
     chunks = market.chunks(start_ms)
     return concat([next(chunks) for _ in range(passes)]) if passes > 1 else next(chunks)
+
+
+def with_spot_twin(data: MarketData, spot: Instrument) -> MarketData:
+    """`data` plus its perp's book and trades replayed as the spot twin `spot`'s (no funding rows): a spot
+    market at zero basis by design, for spot-perp worlds (the arbitrage program's and its tests')."""
+    rows = data.kind != int(EventKind.FUNDING)
+    twin = MarketData(
+        (spot.symbol,),
+        data.scales,
+        data.ts[rows],
+        data.kind[rows],
+        np.zeros(int(rows.sum()), np.int16),
+        data.px[rows],
+        data.qty[rows],
+        data.px2[rows],
+        data.qty2[rows],
+        data.side[rows],
+        source=data.source,
+    )
+    return merge([data, twin])

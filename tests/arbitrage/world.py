@@ -7,10 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-import numpy as np
-
-from opensqt.data.market_data import EventKind, MarketData, merge
-from opensqt.data.synthetic import Regime, SyntheticMarket
+from opensqt.data.market_data import merge
+from opensqt.data.synthetic import Regime, SyntheticMarket, with_spot_twin
 from opensqt.engines.arbitrage_engine import Pair
 from opensqt.exchanges.sim import BTC_USDT_PERP, SimVenue
 from opensqt.model import Instrument, InstrumentKind
@@ -62,25 +60,6 @@ def spot_twin(perp: Instrument) -> Instrument:
     )
 
 
-def _with_spot(data: MarketData, spot: Instrument) -> MarketData:
-    """The perp's book and trades replayed as its spot twin's (no funding rows): zero basis by design."""
-    rows = data.kind != int(EventKind.FUNDING)
-    twin = MarketData(
-        (spot.symbol,),
-        data.scales,
-        data.ts[rows],
-        data.kind[rows],
-        np.zeros(int(rows.sum()), np.int16),
-        data.px[rows],
-        data.qty[rows],
-        data.px2[rows],
-        data.qty2[rows],
-        data.side[rows],
-        source=data.source,
-    )
-    return merge([data, twin])
-
-
 #: perp -> its funding schedule: (hours, funding rate per 8 h) in turn.
 Schedule = Mapping[Instrument, Sequence[tuple[float, float]]]
 
@@ -103,7 +82,7 @@ def funding_world(
         data = SyntheticMarket(
             [perp], seed=seed + k, regimes=regimes, step_ms=5_000, funding_interval_ms=8 * HOUR
         ).generate(START)
-        parts.append(_with_spot(data, spot))
+        parts.append(with_spot_twin(data, spot))
         pairs.append(Pair(perp.symbol, "sim", spot, "sim", perp))
     v = SimVenue(insts, name="sim", balances={"USDT": balance})
     v.attach(merge(parts))
