@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import numpy as np
 
-from opensqt.backtest.result import CENT, ZERO, RunRecord, Summary, _time_in_market
+from opensqt.backtest.result import CENT, ZERO, RunRecord, _time_in_market, summary_rows, summary_table
 from opensqt.data.market_data import DataError, EventKind, MarketData
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig, Pair
 from opensqt.exchanges.sim import SimExchange, SimVenue
@@ -360,13 +360,12 @@ class ArbitrageSummary:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    # The grid summary's text table, shared: its formatting reads nothing but `as_dict()` and `table_rows()`.
     def table_rows(self) -> list[tuple[str, str]]:
-        return Summary.table_rows(self)  # type: ignore[arg-type]
+        return summary_rows(self.as_dict())
 
     def table(self) -> str:
         """A two-column text table for the terminal (times as ISO UTC)."""
-        return Summary.table(self)  # type: ignore[arg-type]
+        return summary_table(self.table_rows())
 
 
 class ArbitrageBacktestResult:

@@ -8,6 +8,7 @@ equity curve is sampled in float (for drawdown, Sharpe and plots only) and its f
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -146,23 +147,31 @@ class Summary:
 
     def table(self) -> str:
         """A two-column text table for the terminal."""
-        rows = self.table_rows()
-        width = max(len(n) for n, _ in rows)
-        return "\n".join(f"{n.ljust(width)}  {t}" for n, t in rows)
+        return summary_table(self.table_rows())
 
     def table_rows(self) -> list[tuple[str, str]]:
-        rows = []
-        for name, value in self.as_dict().items():
-            if name.endswith("_ms"):
-                text = _iso(value)
-            elif isinstance(value, float):
-                text = f"{value:.3f}"
-            elif value is None:
-                text = "n/a"
-            else:
-                text = str(value)
-            rows.append((name, text))
-        return rows
+        return summary_rows(self.as_dict())
+
+
+def summary_rows(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, text) per figure of a summary: times (`*_ms`) as ISO UTC, floats to 3 places, None as n/a."""
+    rows = []
+    for name, value in values.items():
+        if name.endswith("_ms"):
+            text = _iso(value)
+        elif isinstance(value, float):
+            text = f"{value:.3f}"
+        elif value is None:
+            text = "n/a"
+        else:
+            text = str(value)
+        rows.append((name, text))
+    return rows
+
+
+def summary_table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(n) for n, _ in rows)
+    return "\n".join(f"{n.ljust(width)}  {t}" for n, t in rows)
 
 
 def _iso(ms: int) -> str:
