@@ -22,7 +22,7 @@ from opensqt.model import (
     SlotStatus,
     TimeInForce,
 )
-from opensqt.trading.logic import GridParams, parse_client_order_id
+from opensqt.trading.logic import MAX_CLIENT_ID_LENGTH, GridParams, parse_client_order_id
 from opensqt.trading.state import SlotBookSnapshot, SlotManager
 from tests.trading.state.grid_harness import Harness
 
@@ -71,7 +71,7 @@ def test_random_paths_keep_the_grid_invariants(
                 assert c.price is not None
                 # no buy at or above the price, no sell at or below it
                 assert c.price < price if c.side is Side.BUY else c.price > price
-                assert len(c.client_order_id) <= 28
+                assert len(c.client_order_id) <= MAX_CLIENT_ID_LENGTH
         # never two live orders for one slot
         assert all(len(cids) == 1 for cids in h.resting_by_slot().values())
         # reduce-only closes never exceed what is held: the venue position never flips
@@ -82,6 +82,7 @@ def test_random_paths_keep_the_grid_invariants(
         if chaos is None:
             assert h.manager.inventory == h.position
             assert h.manager.open_order_count == len(h.resting)
+        _indexes_agree_with_the_slots(h.manager)
     h.deliver(everything=True)
     m = h.manager
     # once quiet, local slots agree with the venue's orders and position
@@ -163,3 +164,22 @@ def test_any_delivery_order_gives_the_state_of_in_order_delivery(
     for u in buys + sells:
         assert shuffled.apply(u) == []
     assert _unversioned(shuffled.snapshot()) == before
+
+
+def _indexes_agree_with_the_slots(m: SlotManager) -> None:
+    """What the slot book keeps with every store (for the decision's speed) equals a walk over its slots."""
+    slots = list(m.slots.values())
+    assert dict(m.working) == {s.price: s for s in slots if s.slot_status is not SlotStatus.FREE}
+    for side in (Side.BUY, Side.SELL, None):
+        held = sorted(
+            s.price
+            for s in slots
+            if s.slot_status is SlotStatus.FREE and s.position_qty and s.position_side is side
+        )
+        assert list(m.holds_by_side[side]) == held
+    signed = sum(
+        (-s.position_qty if s.position_side is Side.SELL else s.position_qty for s in slots), Decimal(0)
+    )
+    assert m.inventory == signed
+    idle = sum(1 for s in slots if s.slot_status is SlotStatus.FREE and not s.position_qty)
+    assert m.idle_count == idle
