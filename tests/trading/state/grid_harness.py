@@ -86,7 +86,14 @@ class Harness:
         """Fill what the price reaches, then decide and carry out the grid's commands."""
         self.match(price)
         self.deliver()
-        commands = decide_grid_orders(self.snapshot(price), self.params, self.inst)
+        snapshot = self.snapshot(price)
+        commands = decide_grid_orders(snapshot, self.params, self.inst)
+        # the engine's way (the slot book's indexes) decides exactly what a walk over every slot decides
+        m = self.manager
+        indexed = decide_grid_orders(
+            replace(snapshot, working=m.working, holds=m.holds_by_side), self.params, self.inst
+        )
+        assert _canonical(indexed) == _canonical(commands), (indexed, commands)
         for command in commands:
             if isinstance(command, CancelOrder):
                 self.cancel(command)
@@ -194,3 +201,9 @@ def places(commands: list[Command]) -> list[tuple[str, str, str, bool]]:
 
 def cancels(commands: list[Command]) -> list[tuple[str, str]]:
     return [(c.client_order_id, c.reason) for c in commands if isinstance(c, CancelOrder)]
+
+
+def _canonical(commands: list[Command]) -> tuple[list[str], list[Command]]:
+    """Cancels as a set (their order follows slot iteration), placements in order."""
+    cancels = sorted(c.client_order_id for c in commands if isinstance(c, CancelOrder))
+    return cancels, [c for c in commands if isinstance(c, PlaceOrder)]
