@@ -26,6 +26,8 @@ from opensqt.model import Instrument
 FORMAT = 1
 _COLUMNS = ("ts", "kind", "sym", "px", "qty", "px2", "qty2", "side")
 _LEVELS = ("level_px", "level_qty", "level_side")
+
+
 def default_cache_dir() -> Path:
     return Path(".cache") / "opensqt" / "data"
 
