@@ -87,6 +87,11 @@ class ExchangeConfig(Section):
         ge=1,
         le=1000,
     )
+    order_entry: Literal["rest", "websocket"] = setting(
+        "rest",
+        "How single orders are placed and cancelled: `rest`, or `websocket` over the venue's websocket API "
+        "(Binance USDT-M only; falls back to REST while that connection is down).",
+    )
     sim: SimConfig = setting(default_factory=SimConfig, description="Settings of the simulated venue.")
 
     @model_validator(mode="after")
@@ -94,6 +99,10 @@ class ExchangeConfig(Section):
         if (self.api_key is None) != (self.api_secret is None):
             missing = "api_secret" if self.api_secret is None else "api_key"
             raise cross_field_error(missing, "expected both api_key and api_secret, or neither", None)
+        if self.order_entry == "websocket" and self.kind != "binance":
+            raise cross_field_error(
+                "order_entry", "websocket order entry is available for kind binance only", self.order_entry
+            )
         return self
 
 

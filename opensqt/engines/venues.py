@@ -29,4 +29,6 @@ def build_real_exchange(name: str, config: ExchangeConfig) -> Exchange:
     }
     if config.base_url:
         options["base_url"] = config.base_url
+    if config.order_entry != "rest":
+        options["order_entry"] = config.order_entry
     return build_exchange(CCXT_NAMES.get(config.kind, config.kind), "ccxt", credentials, options)

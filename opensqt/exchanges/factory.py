@@ -24,7 +24,16 @@ class Credentials:
         return bool(self.api_key and self.secret)
 
 
-_OPTION_KEYS = {"base_url", "testnet", "label", "timeout_ms", "max_concurrency", "ccxt_options", "rate_limit"}
+_OPTION_KEYS = {
+    "base_url",
+    "testnet",
+    "label",
+    "timeout_ms",
+    "max_concurrency",
+    "ccxt_options",
+    "rate_limit",
+    "order_entry",
+}
 
 
 def build_exchange(
@@ -39,7 +48,8 @@ def build_exchange(
     ccxt options: `base_url` (send every REST and websocket call there, keeping paths: loopback servers,
     gateways), `testnet` (the venue's sandbox), `label` (instance name, to tell two accounts apart),
     `timeout_ms`, `rate_limit` (ms between requests; ccxt's own limiter), `max_concurrency` (bound for
-    fallback batch calls), `ccxt_options` (merged into ccxt's options).
+    fallback batch calls), `ccxt_options` (merged into ccxt's options), `order_entry` ("rest", or "websocket":
+    place and cancel single orders over the venue's websocket API, Binance USDT-M only).
     """
     opts = dict(options or {})
     if kind == "sim":
@@ -87,5 +97,9 @@ def build_exchange(
     if opts.get("base_url"):
         point_at(client, str(opts["base_url"]))
     return CcxtExchange(
-        spec, client, label=opts.get("label"), max_concurrency=int(opts.get("max_concurrency", 5))
+        spec,
+        client,
+        label=opts.get("label"),
+        max_concurrency=int(opts.get("max_concurrency", 5)),
+        order_entry=str(opts.get("order_entry", "rest")),
     )

@@ -23,6 +23,7 @@ from opensqt.exchanges.ccxt.errors import VENUE_CODES, map_ccxt_error, venue_cod
 from opensqt.exchanges.ccxt.throttle import install_token_bucket
 from opensqt.exchanges.ccxt.user_stream import UserStreamMixin
 from opensqt.exchanges.ccxt.venues import VenueSpec
+from opensqt.exchanges.ccxt.ws_orders import NotConnected, WsApiError, WsOrderEntry
 from opensqt.model import (
     Balance,
     BookTop,
@@ -44,6 +45,8 @@ T = TypeVar("T")
 _ORDERS_CACHE = 200
 #: a pushed price above the market's price filter is refused; with no filter known, above this
 MAX_PRICE = Decimal(10) ** 12
+#: how orders are placed and cancelled: REST, or the venue's websocket API (Binance USDT-M only)
+ORDER_ENTRY = ("rest", "websocket")
 #: the settle currency of the account `fetch_account_margin` reads (the USDT-margined perpetual account)
 MARGIN_SETTLE = "USDT"
 #: no market trades or shows more than this many units at once: a bigger pushed size is corrupt
@@ -61,7 +64,13 @@ class CcxtExchange(UserStreamMixin):
     """A venue account through ccxt.pro. Construct with `opensqt.exchanges.factory.build_exchange`."""
 
     def __init__(
-        self, spec: VenueSpec, client: Any, *, label: str | None = None, max_concurrency: int = 5
+        self,
+        spec: VenueSpec,
+        client: Any,
+        *,
+        label: str | None = None,
+        max_concurrency: int = 5,
+        order_entry: str = "rest",
     ) -> None:
         self.spec = spec
         self.name = label or spec.name
@@ -84,6 +93,9 @@ class CcxtExchange(UserStreamMixin):
         # ccxt's websocket receive loop stops for good when a message handler raises (the exception escapes
         # its loop callback): one malformed venue message would silently stall every stream of that socket.
         client.handle_message = self._guarded(client.handle_message)
+        self.order_entry = order_entry
+        self._ws_orders = self._ws_order_entry(order_entry)
+        self.ws_fallbacks = 0  # orders that went over REST because the ws API connection was down
         self.has: Mapping[str, bool] = {
             "create_orders": spec.native_batch_create and bool(client.has.get("createOrders")),
             "cancel_orders": spec.native_batch_cancel and bool(client.has.get("cancelOrders")),
@@ -103,6 +115,29 @@ class CcxtExchange(UserStreamMixin):
             and bool(client.has.get("fetchFundingHistory")),
             "fetch_account_margin": spec.market_type == "swap" and spec.ccxt_id in parse.MARGIN_VENUES,
         }
+
+    def _ws_order_entry(self, order_entry: str) -> WsOrderEntry | None:
+        if order_entry not in ORDER_ENTRY:
+            raise ValueError(f"order_entry: expected one of {ORDER_ENTRY}, got {order_entry!r}")
+        if order_entry == "rest":
+            return None
+        url = ((self._client.urls.get("api") or {}).get("ws") or {}).get("ws-api") or {}
+        if self.spec.ccxt_id != "binanceusdm" or not isinstance(url, dict) or not url.get("linear"):
+            raise ValueError(
+                f"order_entry websocket: only Binance USDT-M (binanceusdm) has it here, not {self.spec.name}"
+            )
+        # the same request cost as the REST endpoint (the ws API spends the account's same request weight)
+        self._ws_costs = (
+            _endpoint_cost(self._client, "fapiPrivatePostOrder"),
+            _endpoint_cost(self._client, "fapiPrivateDeleteOrder"),
+        )
+        timeout_s = float(getattr(self._client, "timeout", 10_000) or 10_000) / 1000
+        return WsOrderEntry(self._client, str(url["linear"]), self.name, timeout_s)
+
+    @property
+    def ws_orders(self) -> WsOrderEntry | None:
+        """The ws API order-entry connection when `order_entry` is websocket (tests, diagnostics)."""
+        return self._ws_orders
 
     def _guarded(self, handle: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """`handle` that never raises: an unparsable message is dropped and the socket's pending watches fail
@@ -174,6 +209,8 @@ class CcxtExchange(UserStreamMixin):
             if inst is not None:
                 out[symbol] = inst
         self._markets = out
+        if self._ws_orders is not None:
+            self._ws_orders.connect_soon()  # open before the first order, off the order's path
         return out
 
     async def fetch_balance(self) -> Mapping[str, Balance]:
@@ -273,6 +310,19 @@ class CcxtExchange(UserStreamMixin):
     async def create_order(self, command: PlaceOrder) -> Order:
         params = self._order_params(command)
         price = str(command.price) if command.price is not None else None
+        if self._ws_orders is not None and self._client.markets:
+            request = self._client.create_order_request(
+                command.symbol,
+                command.type.value,
+                command.side.value,
+                str(command.quantity),
+                price,
+                {**params, "isAlgoOrder": False},
+            )
+            request["returnRateLimits"] = False
+            placed = await self._ws_call("order.place", request, self._ws_costs[0])
+            if placed is not None:
+                return self._track(self._parse(parse.order_from_ccxt, placed, command))
         raw = await self._call(
             self._client.create_order(
                 command.symbol, command.type.value, command.side.value, str(command.quantity), price, params
@@ -372,11 +422,68 @@ class CcxtExchange(UserStreamMixin):
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         oid, params = self._id_args(client_order_id)
-        raw = await self._call(self._client.cancel_order(oid, symbol, params))
+        raw: Any = None
+        if self._ws_orders is not None and self._client.markets:
+            request: dict[str, Any] = {"symbol": self._client.market_id(symbol), "returnRateLimits": False}
+            if params.get("clientOrderId"):
+                request["origClientOrderId"] = params["clientOrderId"]
+            else:
+                request["orderId"] = oid
+            raw = await self._ws_call("order.cancel", request, self._ws_costs[1])
+        if raw is None:
+            raw = await self._call(self._client.cancel_order(oid, symbol, params))
         order = self._strip_prefix(
             self._parse(parse.order_from_ccxt, self._fill_cancel(raw, symbol, client_order_id))
         )
         return order
+
+    async def _ws_call(self, method: str, request: dict[str, Any], cost: float) -> Any:
+        """ccxt's order structure for one ws API request, or None when the connection is down (nothing was
+        sent: the caller goes over REST, and a new connection is dialled for the next order)."""
+        ws = self._ws_orders
+        assert ws is not None
+        if not ws.ready:
+            ws.connect_soon()
+            self.ws_fallbacks += 1
+            return None
+        if self._bucket is not None:
+            await self._bucket.acquire(cost)
+        try:
+            result = await ws.request(method, request)
+        except NotConnected:
+            ws.connect_soon()
+            self.ws_fallbacks += 1
+            return None
+        except WsApiError as exc:
+            raise self._ws_error(exc, ws.url) from None
+        except ValueError as exc:
+            raise ours.ExchangeError(
+                f"{self.name}: unreadable venue answer: {exc}", venue=self.name
+            ) from None
+        return self._parse(self._client.parse_order, result)
+
+    def _ws_error(self, exc: WsApiError, url: str) -> ours.VenueError:
+        """Map a ws API refusal exactly as the REST path maps the same code: ccxt's error class for it (what
+        ccxt's own ws handler raises), then our venue-code table over the body."""
+        from ccxt.base.errors import ExchangeError as CcxtExchangeError
+
+        error = exc.error
+        body = json.dumps(error)
+        cls: type[Exception] = CcxtExchangeError
+        try:
+            code = int(error.get("code") or 0)
+            self._client.handle_errors(code, str(error.get("msg", "")), url, "", {}, body, error, {}, {})
+        except Exception as raised:
+            cls = type(raised)
+        mapped = map_ccxt_error(cls(f"{self._client.id} {body}"), self.spec.name)
+        if isinstance(mapped, ours.RateLimited):
+            data = error.get("data") or {}
+            retry_at = data.get("retryAfter") if isinstance(data, dict) else None
+            if isinstance(retry_at, int | float):  # Binance: when the ban lifts, epoch ms
+                mapped.retry_after = max(0.0, (retry_at - self._client.milliseconds()) / 1000)
+            if mapped.retry_after and self._bucket is not None:
+                self._bucket.penalise(mapped.retry_after)
+        return mapped
 
     def _fill_cancel(self, raw: Mapping[str, Any], symbol: str, cid: str) -> dict[str, Any]:
         # Some venues answer a cancel with ids only: complete it from what we know of the order.
@@ -525,6 +632,8 @@ class CcxtExchange(UserStreamMixin):
         return self._parse(parse.balances_from_ccxt, await self._call(self._client.watch_balance()))
 
     async def close(self) -> None:
+        if self._ws_orders is not None:
+            await self._ws_orders.close()
         if self._pending_watch is not None:
             self._pending_watch.cancel()
             self._pending_watch = None
@@ -548,6 +657,14 @@ class CcxtExchange(UserStreamMixin):
             raise ours.ExchangeError(
                 f"{self.name}: unreadable venue answer: {exc}", venue=self.name
             ) from None
+
+
+def _endpoint_cost(client: Any, method: str) -> float:
+    """ccxt's request cost of one implicit endpoint (e.g. `fapiPrivatePostOrder`), 1 when it names none."""
+    import inspect
+
+    config = getattr(inspect.getattr_static(client, method, None), "config", None) or {}
+    return float(config.get("cost", 1)) if isinstance(config, dict) else 1.0
 
 
 def _trades_from_ccxt(symbol: str, raw: Sequence[Mapping[str, Any]], max_price: Decimal) -> list[Trade]:

@@ -29,13 +29,24 @@ from opensqt.testing.binance_server.streams import StreamHub, run_forever
 
 Handler = Callable[[dict[str, str]], Awaitable[Any]]
 
+#: websocket upgrades under this path go to the ws API (order entry), the rest to the market/user streams
+WS_API_PREFIX = "/ws-fapi/"
+
 
 class ApiError(Exception):
     """A Binance error answer: HTTP status plus `{"code": ..., "msg": ...}`."""
 
-    def __init__(self, status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        msg: str,
+        headers: dict[str, str] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(msg)
         self.status, self.code, self.msg, self.headers = status, code, msg, headers or {}
+        self.data = data  # the ws API's `error.data` (e.g. `retryAfter`)
 
 
 class Faults:
@@ -106,6 +117,9 @@ class BinanceServer:
         self._fills: list[Fill] = []
         self._user_pumps = False
         self._routes: dict[tuple[str, str], tuple[Handler, bool]] = self._build_routes()
+        from opensqt.testing.binance_server.ws_api import WsApi
+
+        self.ws_api = WsApi(self, api_key, self._secret)
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -141,6 +155,7 @@ class BinanceServer:
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._hub.drop_all()
+        await self.ws_api.drop_all()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._tg is not None:
@@ -222,6 +237,8 @@ class BinanceServer:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            if request.path.startswith(WS_API_PREFIX):
+                return await self.ws_api.handle(request)
             return await self._hub.handle(request)
         method, path = request.method, request.path
         self.requests.append((method, path))
@@ -269,7 +286,10 @@ class BinanceServer:
         expected = hmac.new(self._secret, head.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             raise ApiError(400, -1022, "Signature for this request is not valid.")
-        params = dict(parse_qsl(head))
+        self.check_timestamp(dict(parse_qsl(head)))
+
+    def check_timestamp(self, params: dict[str, str]) -> None:
+        """Binance's receive window: -1021 when `timestamp` is over 1 s ahead or older than `recvWindow`."""
         try:
             ts = int(params["timestamp"])
             window = int(params.get("recvWindow", "5000"))
@@ -306,6 +326,16 @@ class BinanceServer:
         from opensqt.testing.binance_server import rest
 
         return rest.routes(self)
+
+    # --- hooks for recording servers (the loopback market's timeline) ----------------------------------
+
+    def ws_api_received(self, t: float, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Called as a ws API request arrives (`t`: monotonic seconds); what it returns is handed back to
+        `ws_api_answered`. The base server records nothing."""
+        return None
+
+    def ws_api_answered(self, entry: dict[str, Any] | None, status: int, code: int) -> None:
+        """Called with the answer's status and Binance code (0 when accepted)."""
 
     # --- helpers used by the REST handlers ----------------------------------------------------------------
 
