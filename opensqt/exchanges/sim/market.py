@@ -9,6 +9,7 @@ import numpy as np
 
 from opensqt.data.market_data import FUNDING_SCALE, EventKind, MarketData, Scale
 from opensqt.exchanges.sim.depth import DepthSide
+from opensqt.exchanges.sim.depth_index import DepthIndex
 from opensqt.model import ZERO, Instrument, Kline, Ticker
 
 BIG = 1 << 62
@@ -33,6 +34,7 @@ class MarketState:
         "index",
         "inst",
         "last",
+        "level_index",
         "next_funding",
         "scale",
     )
@@ -52,6 +54,8 @@ class MarketState:
         self.depth_upto = 0
         # (data, symbol index) -> this symbol's DEPTH/SNAPSHOT rows and SNAPSHOT rows, found once per data
         self.depth_index: tuple[MarketData, int, np.ndarray, np.ndarray] | None = None
+        # (data, symbol index) -> point lookups of one level's size, for queue estimates
+        self.level_index: tuple[MarketData, int, DepthIndex] | None = None
 
     @property
     def has_book(self) -> bool:
@@ -127,17 +131,41 @@ class MarketState:
         top = self.bid
         return [(top, self.bid_qty), *self.depth_bids.below(top, limit)]
 
-    def displayed_at(self, sign: int, price: int) -> int:
-        """Displayed size ahead of a new passive order at `price` on side `sign` (+1 bid, -1 ask)."""
+    def crosses(self, sign: int, limit: int | None) -> bool:
+        """Whether an order on side `sign` limited at `limit` (None: market) would take liquidity: exactly
+        when `ask_levels` / `bid_levels` would return levels, without touching the recorded depth."""
+        if not self.has_book:
+            return bool(self.last) and (
+                limit is None or (self.last <= limit if sign > 0 else self.last >= limit)
+            )
+        if limit is None:
+            return True
+        return self.ask <= limit if sign > 0 else self.bid >= limit
+
+    def displayed_at(
+        self, sign: int, price: int, data: MarketData | None = None, sym: int = -1, upto: int = 0
+    ) -> int:
+        """Displayed size ahead of a new passive order at `price` on side `sign` (+1 bid, -1 ask): the top of
+        book's size at the top, else the recorded depth's as of row `upto` of `data` (symbol index `sym`),
+        else (no data replayed) the depth applied so far."""
         if not self.has_book:
             return 0
         if sign > 0:
             if price == self.bid:
                 return self.bid_qty
-            return self.depth_bids.get(price) if price < self.bid else 0
-        if price == self.ask:
-            return self.ask_qty
-        return self.depth_asks.get(price) if price > self.ask else 0
+            if price > self.bid:
+                return 0
+        else:
+            if price == self.ask:
+                return self.ask_qty
+            if price < self.ask:
+                return 0
+        if data is None or sym < 0:
+            return (self.depth_bids if sign > 0 else self.depth_asks).get(price)
+        index = self.level_index
+        if index is None or index[0] is not data or index[1] != sym:
+            index = self.level_index = (data, sym, DepthIndex(data, sym))
+        return index[2].size_at(sign, price, upto)
 
 
 def klines(

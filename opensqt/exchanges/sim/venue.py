@@ -120,6 +120,7 @@ class SimVenue(LedgerMixin):
         for m in self._markets:
             m.depth_upto = 0
             m.depth_index = None
+            m.level_index = None
             m.depth_bids.clear()
             m.depth_asks.clear()
         if len(data):
@@ -431,17 +432,20 @@ class SimVenue(LedgerMixin):
         m = self._market(cmd.symbol)
         inst = m.inst
         price, lots = self._validate(cmd, m)
-        self._sync_depth(m)
         sign = cmd.side.sign
         limit = None if cmd.type is OrderType.MARKET else price
-        crossing = m.ask_levels(limit) if sign > 0 else m.bid_levels(limit)
-        if cmd.type is OrderType.MARKET and not crossing:
+        crosses = m.crosses(sign, limit)
+        if cmd.type is OrderType.MARKET and not crosses:
             raise ExchangeError(f"{cmd.symbol}: no market price yet for a market order", venue=self.name)
-        if cmd.post_only and crossing:
+        if cmd.post_only and crosses:
             raise OrderWouldCross(
                 f"{cmd.client_order_id}: post-only {cmd.side.value} at {cmd.price} would take liquidity",
                 venue=self.name,
             )
+        crossing: list[tuple[int, int]] = []
+        if crosses:
+            self._sync_depth(m)  # only a taker walks the recorded depth
+            crossing = m.ask_levels(limit) if sign > 0 else m.bid_levels(limit)
         ref = m.scale.price(price if cmd.type is OrderType.LIMIT else crossing[0][0])
         self._check_funds(cmd, m, ref)
         o = self._new_live(cmd, m, price, lots)
@@ -464,7 +468,8 @@ class SimVenue(LedgerMixin):
             else:
                 same = self._buys[m.index] if sign > 0 else self._sells[m.index]
                 own = sum(x.qty - x.filled for x in same if x.price == price)
-                o.queue = m.displayed_at(sign, price) + own
+                s = self._sym_market.index(m.index) if m.index in self._sym_market else -1
+                o.queue = m.displayed_at(sign, price, self.data, s, self.cursor) + own
                 same.append(o)
                 self._refresh_orders(m)
                 self._emit_balances(inst)
