@@ -67,6 +67,20 @@ class RecordingServer(BinanceServer):
                     entry["codes"] = [a.get("code", 0) if isinstance(a, dict) else 0 for a in answers]
         return response
 
+    def ws_api_received(self, t: float, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        # orders over the websocket API join the same timeline as REST ones (kind "ws-api")
+        if method != "order.place":
+            return None
+        keep = ("side", "price", "quantity", "timeInForce", "newClientOrderId", "type", "reduceOnly")
+        order = {k: str(params[k]) for k in keep if k in params}
+        entry: dict[str, Any] = {"t": t, "kind": "ws-api", "method": method, "orders": [order]}
+        self.timeline.append(entry)
+        return entry
+
+    def ws_api_answered(self, entry: dict[str, Any] | None, status: int, code: int) -> None:
+        if entry is not None:
+            entry["status"], entry["codes"] = status, [code]
+
 
 def _orders_of(path: str, query: str, body: str) -> list[dict[str, str]]:
     from urllib.parse import parse_qsl
@@ -250,7 +264,7 @@ class LoopbackMarket:
         sells = [
             e["t"]
             for e in self.server.timeline
-            if e["kind"] == "rest" and any(o.get("side") == "SELL" for o in e.get("orders", ()))
+            if e["kind"] in ("rest", "ws-api") and any(o.get("side") == "SELL" for o in e.get("orders", ()))
         ]
         out: list[float] = []
         k = 0

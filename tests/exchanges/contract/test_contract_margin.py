@@ -33,6 +33,7 @@ EXPECTED: dict[str, tuple[Decimal, Decimal, int | None] | None] = {
     "binanceusdm-loopback-sim": (Decimal(1000), Decimal(0), None),
     "memory": None,  # the loopback server's small backend keeps no margin ledger
     "binanceusdm-loopback": (Decimal(1000), Decimal(0), None),
+    "binanceusdm-loopback-ws": (Decimal(1000), Decimal(0), None),  # order entry changes nothing here
     # single-currency margin mode (account-level adjEq/mmr empty): USDT eq 99.89469657000001 - isoEq
     # 5.468566666666667 against USDT cross mmr 0; stamped with the answer's uTime
     "okx-fixture": (Decimal("94.426129903333343"), Decimal("0"), 1744499648556),

@@ -103,6 +103,24 @@ async def _binance() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
         yield exchange, {"reject": reject}
 
 
+@asynccontextmanager
+async def _binance_ws() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+    """As `_binance`, with single orders placed and cancelled over the ws API (`order_entry: websocket`)."""
+    venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
+    venue.set_book("BTC/USDT:USDT", Decimal("60000.0"), Decimal("60000.1"))
+
+    def reject(kind: str) -> None:
+        if kind == "margin":
+            venue._wallet = Decimal(0)
+
+    async with loopback_binance(venue, options={"order_entry": "websocket"}) as (server, exchange):
+        await exchange.load_markets()
+        assert await exchange.ws_orders.wait_ready()
+        yield exchange, {"reject": reject}
+        # every order call of the shared contract went over the ws API, none over REST
+        assert not [r for r in server.requests if r[1] == "/fapi/v1/order"], server.requests
+
+
 # --- okx and bybit: ccxt fed recorded payloads --------------------------------------------------------------
 
 
@@ -463,6 +481,18 @@ CASES = [
         push=_push("binance-usdm/ws_futures_order_update_trade_reduce_only_qty.json")["data"],
         push_expect=("O-12345-test-reduce-only-trade", OrderStatus.FILLED, Decimal("1.000")),
         push_fill=("9988776655", Decimal("2500.00"), Decimal("1.000")),
+    ),
+    Case(
+        "binanceusdm-loopback-ws",
+        _binance_ws,
+        "BTC/USDT:USDT",
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal(1000),
+        Decimal("59000.0"),
+        Decimal("0.010"),
+        Decimal("0.0001"),
+        Decimal(8),
     ),
     Case(
         "okx-fixture",
