@@ -2,7 +2,8 @@
 tick-to-trade (the venue publishes the trade that fills a grid buy -> it receives the follow-up sell), the
 resident memory of market_maker with ccxt loaded, and market discovery over 300 symbols.
 
-    python bench/bench_e2e.py [--events 1000] [--seconds 0] [--rate-limit 100] [--profile DIR]
+    python bench/bench_e2e.py [--events 1000] [--seconds 0] [--rate-limit 100] [--order-entry rest|websocket]
+                              [--pace S] [--profile DIR]
 
 The venue process (`opensqt.testing.loopback_market --mode scripted`) plays only what this script pushes:
 each cycle prints a trade through the highest grid buy (timed: the venue stamps the row, then the follow-up
@@ -11,6 +12,8 @@ Cycles run until `--events` buys have filled and at least `--seconds` of wall ti
 figure is read at the end), each taking at least `--pace` seconds (default 20 / rate limit: a cycle spends
 ~15 units of ccxt's request cost, so the account's budget refills between fills). Back-to-back runs
 (`--pace 0`) must stay under the simulated venue's 2,400 request weight a minute: ~300 cycles.
+`--order-entry websocket` has market_maker place and cancel single orders over the venue's websocket API
+(`exchanges.<name>.order_entry`); the follow-up sell is then timed to its ws API frame reaching the server.
 `--profile DIR` runs both processes under cProfile and writes their stats there.
 """
 
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
+import json
 import os
 import signal
 import statistics
@@ -144,6 +149,27 @@ def profiled_mm(config: Path, log: Path, out: Path) -> Iterator[MarketMaker]:
             proc.wait(10)
 
 
+@contextlib.contextmanager
+def traced_mm(config: Path, log: Path, out: Path) -> Iterator[MarketMaker]:
+    """market_maker under bench/trace_mm.py: per-hop timestamps written to `out` when it exits."""
+    env = {**os.environ, "OPENSQT_LOGGING__JSON_FILE": "false"}
+    cmd = [sys.executable, str(ROOT / "bench" / "trace_mm.py"), str(out)]
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(
+            [*cmd, "run", "--config", str(config), "--log-level", "WARNING"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        yield MarketMaker(proc, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def discovery(symbols: int, rate_limit: int) -> tuple[float, int, int, int]:
     """Wall seconds for load_markets + fetch_tickers + fetch_funding_rates over `symbols` perpetuals served by
     the loopback server, through the adapter as market_maker builds it (its rate limit included)."""
@@ -175,16 +201,24 @@ def main() -> None:
     )
     parser.add_argument("--pace", type=float, help="seconds a cycle at least (default 20 / rate limit)")
     parser.add_argument("--symbols", type=int, default=300, help="markets for the discovery figure")
+    parser.add_argument(
+        "--order-entry", choices=("rest", "websocket"), default="rest", help="how market_maker places orders"
+    )
+    parser.add_argument("--skip-discovery", action="store_true", help="skip the market discovery figure")
+    parser.add_argument(
+        "--trace", action="store_true", help="per-hop timestamps of market_maker (bench/trace_mm.py)"
+    )
     parser.add_argument("--profile", type=Path, help="run both processes under cProfile, stats here")
     args = parser.parse_args()
 
-    took, n_markets, n_tickers, n_funding = discovery(args.symbols, args.rate_limit)
-    print(
-        f"market discovery over loopback: {n_markets} markets, {n_tickers} tickers, {n_funding} funding "
-        f"rates "
-        f"in {took * 1000:.0f} ms at {args.rate_limit} req/s (target < 1000 ms)",
-        flush=True,
-    )
+    if not args.skip_discovery:
+        took, n_markets, n_tickers, n_funding = discovery(args.symbols, args.rate_limit)
+        print(
+            f"market discovery over loopback: {n_markets} markets, {n_tickers} tickers, {n_funding} funding "
+            f"rates "
+            f"in {took * 1000:.0f} ms at {args.rate_limit} req/s (target < 1000 ms)",
+            flush=True,
+        )
 
     work = Path(tempfile.mkdtemp(prefix="osqt-e2e-"))
     prof = args.profile
@@ -208,10 +242,14 @@ def main() -> None:
         )
         cfg: dict[str, Any] = __import__("json").loads(config.read_text())
         cfg["exchanges"]["binance"]["rate_limit"] = args.rate_limit
+        cfg["exchanges"]["binance"]["order_entry"] = args.order_entry
         config.write_text(__import__("json").dumps(cfg))
+        trace_out = work / "trace.json"
         mm_cm = (
             profiled_mm(config, work / "mm.log", prof / "mm.prof")
             if prof
+            else traced_mm(config, work / "mm.log", trace_out)
+            if args.trace
             else market_maker(config, work / "mm.log", "--log-level", "WARNING")
         )
         with mm_cm as mm:
@@ -245,6 +283,12 @@ def main() -> None:
             rss_end = rss_mb(mm.proc.pid)
             elapsed = time.monotonic() - started
             samples = venue.call("/latency")["tick_to_trade_s"]
+            sells = [
+                e["t"]
+                for e in venue.call("/state")["timeline"]
+                if e["kind"] in ("rest", "ws-api")
+                and any(o.get("side") == "SELL" for o in e.get("orders", ()))
+            ]
             if prof:
                 mm.proc.send_signal(signal.SIGTERM)
                 mm.proc.wait(30)
@@ -252,7 +296,8 @@ def main() -> None:
                 stop(mm)
     ms = [s * 1000 for s in samples]
     print(
-        f"tick-to-trade over loopback (ccxt, rate limit {args.rate_limit}/s): {len(ms)} buy fills, "
+        f"tick-to-trade over loopback (ccxt, order entry {args.order_entry}, rate limit {args.rate_limit}/s, "
+        f"pace {pace:g} s): {len(ms)} buy fills, "
         f"p50 {statistics.median(ms):.2f} ms, p90 {pct(ms, 0.9):.2f} ms, p99 {pct(ms, 0.99):.2f} ms, "
         f"max {max(ms):.2f} ms  (target p50 < 2 ms, p99 < 5 ms)"
     )
@@ -264,6 +309,36 @@ def main() -> None:
         print("resident memory each minute (MB): " + ", ".join(f"{m:.1f}" for m in minutes))
     if prof:
         print(f"profiles: {prof / 'venue.prof'}, {prof / 'mm.prof'}")
+    if args.trace:
+        print_hops(json.loads(trace_out.read_text()), samples, sells)
+
+
+HOPS = ("frame", "handled", "updates", "parsed", "create", "send")
+
+
+def print_hops(stamps: list[tuple[str, float]], samples: list[float], sells: list[float]) -> None:
+    """Median and p90 of each hop, per buy fill: the venue's publish -> ccxt has the frame -> ... -> the sell
+    reaches the server. Cycles are paired in order (each cycle: one buy fill, one follow-up sell)."""
+    cycles: list[dict[str, float]] = []
+    for label, t in stamps:
+        if label == "frame":
+            cycles.append({"frame": t})
+        elif cycles and label not in cycles[-1]:
+            cycles[-1][label] = t
+    if not (len(cycles) == len(samples) == len(sells)):
+        print(f"trace: {len(cycles)} traced fills, {len(samples)} timed, {len(sells)} sells: not paired")
+        return
+    rows: dict[str, list[float]] = {}
+    for c, ttt, recv in zip(cycles, samples, sells, strict=True):
+        if not all(h in c for h in HOPS):
+            continue
+        published = recv - ttt
+        points = [("venue publish", published), *((h, c[h]) for h in HOPS), ("server receives", recv)]
+        for (a, ta), (b, tb) in itertools.pairwise(points):
+            rows.setdefault(f"{a} -> {b}", []).append((tb - ta) * 1000)
+    print(f"per hop over {len(next(iter(rows.values()), []))} fills (ms): hop, p50, p90")
+    for name, values in rows.items():
+        print(f"  {name:<28} {statistics.median(values):6.3f} {pct(values, 0.9):6.3f}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from opensqt.exchanges.ccxt.errors import VENUE_CODES, map_ccxt_error, venue_cod
 from opensqt.exchanges.ccxt.throttle import install_token_bucket
 from opensqt.exchanges.ccxt.user_stream import UserStreamMixin
 from opensqt.exchanges.ccxt.venues import VenueSpec
-from opensqt.exchanges.ccxt.ws_orders import NotConnected, WsApiError, WsOrderEntry
+from opensqt.exchanges.ccxt.ws_orders import NotConnected, WsApiError, WsOrderEntry, place_request
 from opensqt.model import (
     Balance,
     BookTop,
@@ -47,6 +47,8 @@ _ORDERS_CACHE = 200
 MAX_PRICE = Decimal(10) ** 12
 #: how orders are placed and cancelled: REST, or the venue's websocket API (Binance USDT-M only)
 ORDER_ENTRY = ("rest", "websocket")
+#: order parameters `place_request` builds itself; any other one goes through ccxt's request builder
+_PLAIN_PARAMS = frozenset({"clientOrderId", "postOnly", "timeInForce", "reduceOnly"})
 #: the settle currency of the account `fetch_account_margin` reads (the USDT-margined perpetual account)
 MARGIN_SETTLE = "USDT"
 #: no market trades or shows more than this many units at once: a bigger pushed size is corrupt
@@ -92,6 +94,9 @@ class CcxtExchange(UserStreamMixin):
         self._pending_watch: asyncio.Task[Any] | None = None
         # ccxt's websocket receive loop stops for good when a message handler raises (the exception escapes
         # its loop callback): one malformed venue message would silently stall every stream of that socket.
+        self._direct_orders = spec.direct_order_stream
+        self._direct_buffers = {}
+        self._direct_waiters = {}
         client.handle_message = self._guarded(client.handle_message)
         self.order_entry = order_entry
         self._ws_orders = self._ws_order_entry(order_entry)
@@ -143,8 +148,12 @@ class CcxtExchange(UserStreamMixin):
         """`handle` that never raises: an unparsable message is dropped and the socket's pending watches fail
         with a network error, so the next watch resubscribes and recovers the gap over REST."""
 
+        direct = self._direct_orders
+
         def guarded(ws_client: Any, message: Any) -> Any:
             try:
+                if direct and self.take_order_push(message):
+                    return None
                 return handle(ws_client, message)
             except Exception as exc:
                 from ccxt.base.errors import NetworkError as CcxtNetworkError
@@ -311,14 +320,7 @@ class CcxtExchange(UserStreamMixin):
         params = self._order_params(command)
         price = str(command.price) if command.price is not None else None
         if self._ws_orders is not None and self._client.markets:
-            request = self._client.create_order_request(
-                command.symbol,
-                command.type.value,
-                command.side.value,
-                str(command.quantity),
-                price,
-                {**params, "isAlgoOrder": False},
-            )
+            request = self._ws_place_request(command, params, price)
             request["returnRateLimits"] = False
             placed = await self._ws_call("order.place", request, self._ws_costs[0])
             if placed is not None:
@@ -436,6 +438,29 @@ class CcxtExchange(UserStreamMixin):
             self._parse(parse.order_from_ccxt, self._fill_cancel(raw, symbol, client_order_id))
         )
         return order
+
+    def _ws_place_request(
+        self, command: PlaceOrder, params: dict[str, Any], price: str | None
+    ) -> dict[str, Any]:
+        """`order.place` parameters: built directly for a plain order on the instrument's tick and lot (the
+        same parameters ccxt builds, ~25 us sooner), else by ccxt's `create_order_request`."""
+        market = self._client.markets.get(command.symbol)
+        inst = self._markets.get(command.symbol)
+        if market is not None and inst is not None and set(params) <= _PLAIN_PARAMS:
+            direct = place_request(
+                command, str(market["id"]), params["clientOrderId"], inst.tick_size, inst.lot_size
+            )
+            if direct is not None:
+                return direct
+        request: dict[str, Any] = self._client.create_order_request(
+            command.symbol,
+            command.type.value,
+            command.side.value,
+            str(command.quantity),
+            price,
+            {**params, "isAlgoOrder": False},
+        )
+        return request
 
     async def _ws_call(self, method: str, request: dict[str, Any], cost: float) -> Any:
         """ccxt's order structure for one ws API request, or None when the connection is down (nothing was

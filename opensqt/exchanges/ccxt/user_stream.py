@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 SEEN_TRADES_MAX = 10_000
 RECOVERY_LOOKBACK_MS = 60_000
+#: updates waiting for a reader of the direct order stream; past this the reader is gone or stuck: the
+#: buffer is dropped and the next read recovers over REST (as after a dropped stream), so nothing is lost
+DIRECT_BUFFER_MAX = 10_000
 
 
 class UserStreamMixin:
@@ -34,6 +37,11 @@ class UserStreamMixin:
     _needs_recovery: bool
     _last_event_ms: int
     _pending_watch: asyncio.Task[Any] | None
+    # Binance USDT-M's ORDER_TRADE_UPDATE taken straight off ccxt's socket (see `take_order_push`): ccxt
+    # parses the order; its trade parse, caches and `watch_orders` futures are skipped.
+    _direct_orders: bool
+    _direct_buffers: dict[str | None, list[Mapping[str, Any]]]
+    _direct_waiters: dict[str | None, asyncio.Future[None]]
 
     if TYPE_CHECKING:
 
@@ -48,6 +56,8 @@ class UserStreamMixin:
     async def watch_orders(self, symbol: str | None = None) -> list[OrderUpdated]:
         """The next batch of order updates. After a dropped stream, the first call resubscribes, then
         recovers what the gap hid (open orders, recent fills, final states) over REST before streaming on."""
+        if self._direct_orders:
+            return await self._watch_orders_direct(symbol)
         if self._needs_recovery:
             self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
             await self._wait_connected()
@@ -65,6 +75,74 @@ class UserStreamMixin:
             self._needs_recovery = True
             raise
         return self.order_updates(raw)
+
+    def take_order_push(self, message: Any) -> bool:
+        """Called with every message of ccxt's sockets before ccxt's handler: take a USDT-M ORDER_TRADE_UPDATE
+        (parsed by ccxt's own `parse_ws_order`, so the order is the one ccxt would give) for the direct order
+        stream and return True; anything else (or a shape not recognised) is left to ccxt."""
+        if not self._direct_buffers or not isinstance(message, dict):
+            return False
+        if "stream" in message and isinstance(message.get("data"), dict):  # a combined stream's wrapper
+            message = message["data"]
+        if message.get("e") != "ORDER_TRADE_UPDATE":
+            return False
+        o = message.get("o")
+        if not isinstance(o, dict) or "ps" not in o or "aid" in o:
+            return False
+        raw = self._client.parse_ws_order(o)
+        symbol = raw.get("symbol")
+        if not symbol:
+            return False
+        for key, buffer in self._direct_buffers.items():
+            if key is not None and key != symbol:
+                continue
+            buffer.append(raw)
+            if len(buffer) > DIRECT_BUFFER_MAX:
+                logger.warning("{}: {} order updates unread: recovering over REST", self.name, len(buffer))
+                buffer.clear()
+                self._needs_recovery = True
+            waiter = self._direct_waiters.pop(key, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        return True
+
+    async def _watch_orders_direct(self, symbol: str | None) -> list[OrderUpdated]:
+        # ccxt's `watch_orders` stays pending as the subscription (listen key, socket, keep-alive) and as the
+        # alarm: it fails when the socket drops, and answers only for pushes ccxt handled itself.
+        buffer = self._direct_buffers.setdefault(symbol, [])
+        if self._needs_recovery:
+            if self._pending_watch is None:
+                self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
+            await self._wait_connected()
+            self._needs_recovery = False
+            recovered = await self._recover(symbol)
+            if recovered:
+                return recovered
+        while True:
+            if buffer:
+                raws = list(buffer)
+                buffer.clear()
+                return self.order_updates(raws)
+            pending = self._pending_watch
+            if pending is None:
+                pending = self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._direct_waiters[symbol] = waiter
+            try:
+                await asyncio.wait((waiter, pending), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if self._direct_waiters.get(symbol) is waiter:
+                    del self._direct_waiters[symbol]
+            if pending.done():
+                self._pending_watch = None
+                try:
+                    handled_by_ccxt = await self._call(pending)
+                except ours.NetworkError:
+                    self._needs_recovery = True
+                    raise
+                raws = [*buffer, *handled_by_ccxt]
+                buffer.clear()
+                return self.order_updates(raws)
 
     async def _wait_connected(self) -> None:
         # The pending watch opens (or reuses) the private socket; wait until it is up so recovery happens

@@ -29,6 +29,8 @@ class VenueSpec:
     # ccxt `has` entries forced off, e.g. fetchCurrencies, which would call endpoints we do not need.
     has_off: tuple[str, ...] = ("fetchCurrencies",)
     needs_password: bool = False
+    # order pushes taken off ccxt's socket before its handler (`UserStreamMixin.take_order_push`)
+    direct_order_stream: bool = False
 
     def check_client_order_id(self, client_order_id: str) -> str | None:
         """None when the id is acceptable, else a one-line reason naming the limit."""
@@ -57,6 +59,7 @@ VENUES: dict[str, VenueSpec] = {
             client_id_max_len=36,
             client_id_pattern=r"[.A-Z:/a-z0-9_-]+",
             max_batch=5,  # POST /fapi/v1/batchOrders takes at most 5 orders
+            direct_order_stream=True,
             ccxt_options={
                 "fetchCurrencies": False,
                 "defaultType": "future",

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -24,9 +27,61 @@ import orjson
 from loguru import logger
 
 from opensqt.exchanges import errors as ours
+from opensqt.model import OrderType, PlaceOrder, TimeInForce
 
 #: after a failed dial, REST carries the orders this long before the next attempt
 REDIAL_AFTER_S = 1.0
+
+
+_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK", TimeInForce.POST_ONLY: "GTX"}
+
+
+def place_request(
+    command: PlaceOrder, market_id: str, client_order_id: str, tick: Decimal, lot: Decimal
+) -> dict[str, Any] | None:
+    """`order.place` parameters for a USDT-M limit or market order, equal to what ccxt's
+    `create_order_request` builds for it (tests hold the two equal), in a few microseconds instead of ~30.
+    None when the price or quantity is off the tick or lot: ccxt's rounding is left to decide those."""
+    qty, price = command.quantity, command.price
+    if qty <= 0 or qty % lot or (price is not None and (price <= 0 or price % tick)):
+        return None
+    request: dict[str, Any] = {
+        "symbol": market_id,
+        "side": command.side.value.upper(),
+        "newClientOrderId": client_order_id,
+        "newOrderRespType": "RESULT",
+        "type": "LIMIT" if command.type is OrderType.LIMIT else "MARKET",
+        "quantity": _plain(qty),
+    }
+    if command.type is OrderType.LIMIT:
+        if price is None:
+            return None
+        request["price"] = _plain(price)
+        request["timeInForce"] = _TIF[TimeInForce.POST_ONLY if command.post_only else command.time_in_force]
+    if command.reduce_only:
+        request["reduceOnly"] = True
+    return request
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal as Binance and ccxt write it: no exponent, no trailing zeros (60050.0 -> 60050)."""
+    return format(value.normalize(), "f")
+
+
+def sign(
+    params: dict[str, Any], api_key: str, secret: bytes, timestamp: int, recv_window: int | None
+) -> dict[str, Any]:
+    """`params` signed as the ws API wants (and as ccxt's `sign_params` does it, HMAC keys): `apiKey`,
+    `timestamp` and `recvWindow` added, every parameter sorted by name as `k=v` joined by `&` (booleans
+    `true` / `false`), HMAC-SHA256 in hex as `signature`."""
+    signed: dict[str, Any] = {"timestamp": timestamp, "apiKey": api_key, **params}
+    if recv_window is not None:
+        signed["recvWindow"] = recv_window
+    query = "&".join(
+        f"{k}={'true' if v is True else 'false' if v is False else v}" for k, v in sorted(signed.items())
+    )
+    signed["signature"] = hmac.new(secret, query.encode(), hashlib.sha256).hexdigest()
+    return signed
 
 
 class NotConnected(Exception):
@@ -57,6 +112,8 @@ class WsOrderEntry:
         self._reader: asyncio.Task[None] | None = None
         self._dial: asyncio.Task[None] | None = None
         self._dial_failed_at = -REDIAL_AFTER_S
+        self._secret_bytes: bytes | None = None
+        self._secret_text = ""
         self.sent = 0  # requests sent over the socket, for tests and the bench
         self.drops = 0
 
@@ -124,7 +181,7 @@ class WsOrderEntry:
             raise NotConnected(self.url)
         self._next_id += 1
         rid = str(self._next_id)
-        message = {"id": rid, "method": method, "params": self._client.sign_params(params)}
+        message = {"id": rid, "method": method, "params": self._sign(params)}
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
         try:
@@ -156,6 +213,27 @@ class WsOrderEntry:
         if not isinstance(result, dict):
             raise ValueError(f"{method}: ws API answer without a result object: {answer}")
         return result
+
+    def _sign(self, params: dict[str, Any]) -> dict[str, Any]:
+        client = self._client
+        secret = str(client.secret or "")
+        if "PRIVATE KEY" in secret:  # RSA / Ed25519 keys: ccxt's own signer
+            signed: dict[str, Any] = client.sign_params(params)
+            return signed
+        if self._secret_bytes is None:
+            self._secret_bytes = secret.encode()
+            self._secret_text = secret
+        elif self._secret_text != secret:  # rotated (or a test changed it)
+            self._secret_bytes, self._secret_text = secret.encode(), secret
+        recv = client.options.get("recvWindow")
+        window = params.get("recvWindow", recv)
+        return sign(
+            params,
+            str(client.apiKey),
+            self._secret_bytes,
+            int(client.nonce()),
+            int(window) if window is not None else None,
+        )
 
     async def close(self) -> None:
         for task in (self._dial, self._reader):
