@@ -309,12 +309,14 @@ class LedgerMixin:
     def ohlcv(
         self, symbol: str, timeframe: str, tf_ms: int, since: int | None, limit: int | None
     ) -> list[Kline]:
-        self._market(symbol)
+        m = self._market(symbol)
         if self.data is None or symbol not in self.data.symbols:
             return []
+        sym = self.data.symbols.index(symbol)
         return klines(
             self.data,
-            self.data.symbols.index(symbol),
+            m.trades(self.data, sym),
+            sym,
             self.cursor,
             self.now_ms,
             symbol,

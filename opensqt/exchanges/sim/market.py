@@ -10,6 +10,7 @@ import numpy as np
 from opensqt.data.market_data import FUNDING_SCALE, EventKind, MarketData, Scale
 from opensqt.exchanges.sim.depth import DepthSide
 from opensqt.exchanges.sim.depth_index import DepthIndex
+from opensqt.exchanges.sim.trade_index import TradeIndex
 from opensqt.model import ZERO, Instrument, Kline, Ticker
 
 BIG = 1 << 62
@@ -37,6 +38,7 @@ class MarketState:
         "level_index",
         "next_funding",
         "scale",
+        "trade_index",
     )
 
     def __init__(self, inst: Instrument, index: int, funding_interval_ms: int) -> None:
@@ -56,6 +58,8 @@ class MarketState:
         self.depth_index: tuple[MarketData, int, np.ndarray, np.ndarray] | None = None
         # (data, symbol index) -> point lookups of one level's size, for queue estimates
         self.level_index: tuple[MarketData, int, DepthIndex] | None = None
+        # (data, symbol index) -> this symbol's trades, for the ticker's and candles' windows
+        self.trade_index: tuple[MarketData, int, TradeIndex] | None = None
 
     @property
     def has_book(self) -> bool:
@@ -131,6 +135,13 @@ class MarketState:
         top = self.bid
         return [(top, self.bid_qty), *self.depth_bids.below(top, limit)]
 
+    def trades(self, data: MarketData, sym: int) -> TradeIndex:
+        """This market's trades in `data` (symbol index `sym`), indexed once per data."""
+        index = self.trade_index
+        if index is None or index[0] is not data or index[1] != sym:
+            index = self.trade_index = (data, sym, TradeIndex(data, sym))
+        return index[2]
+
     def crosses(self, sign: int, limit: int | None) -> bool:
         """Whether an order on side `sign` limited at `limit` (None: market) would take liquidity: exactly
         when `ask_levels` / `bid_levels` would return levels, without touching the recorded depth."""
@@ -170,6 +181,7 @@ class MarketState:
 
 def klines(
     data: MarketData,
+    trades: TradeIndex,
     sym: int,
     upto: int,
     now_ms: int,
@@ -180,15 +192,16 @@ def klines(
     limit: int | None,
 ) -> list[Kline]:
     """Candles of `sym` from the trades in rows [0, upto); the last is open while `now_ms` is inside it."""
-    sel = np.flatnonzero((data.kind[:upto] == EventKind.TRADE) & (data.sym[:upto] == sym))
-    if since is not None:
-        sel = sel[data.ts[sel] >= since - since % tf_ms]
-    if not len(sel):
+    hi = trades.before(upto)
+    lo = 0 if since is None else trades.since(since - since % tf_ms, hi)
+    if lo >= hi:
         return []
-    ts, px, qty = data.ts[sel], data.px[sel], data.qty[sel]
+    ts, px, qty = trades.ts[lo:hi], trades.px[lo:hi], trades.qty[lo:hi]
     bucket = ts // tf_ms
     starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
-    ends = np.concatenate((starts[1:], [len(sel)])) - 1
+    ends = np.concatenate((starts[1:], [len(ts)])) - 1
+    if limit:
+        starts, ends = starts[-limit:], ends[-limit:]  # only the candles asked for become objects
     highs = np.maximum.reduceat(px, starts)
     lows = np.minimum.reduceat(px, starts)
     vols = np.add.reduceat(qty, starts)
@@ -209,7 +222,7 @@ def klines(
                 closed=now_ms >= open_time + tf_ms,
             )
         )
-    return out[-limit:] if limit else out
+    return out
 
 
 def ticker(data: MarketData | None, state: MarketState, upto: int, now_ms: int) -> Ticker:
@@ -219,13 +232,12 @@ def ticker(data: MarketData | None, state: MarketState, upto: int, now_ms: int) 
     ask = scale.price(state.ask) if state.has_book else None
     last = state.mark() or ZERO
     volume = change = ZERO
-    if data is not None and upto:
-        lo = int(np.searchsorted(data.ts[:upto], now_ms - DAY_MS, side="left"))
-        sym = data.symbols.index(state.inst.symbol) if state.inst.symbol in data.symbols else -1
-        sel = np.flatnonzero((data.kind[lo:upto] == EventKind.TRADE) & (data.sym[lo:upto] == sym)) + lo
-        if len(sel):
-            notional = int(np.sum(data.px[sel] * data.qty[sel]))
-            volume = scale.tick_size * scale.lot_size * notional
-            first = int(data.px[sel[0]])
-            change = (Decimal(int(data.px[sel[-1]]) - first) * 100 / first).quantize(Decimal("0.01"))
+    if data is not None and upto and state.inst.symbol in data.symbols:
+        trades = state.trades(data, data.symbols.index(state.inst.symbol))
+        hi = trades.before(upto)
+        lo = trades.since(now_ms - DAY_MS, hi)
+        if lo < hi:
+            volume = scale.tick_size * scale.lot_size * trades.notional(lo, hi)
+            first = int(trades.px[lo])
+            change = (Decimal(int(trades.px[hi - 1]) - first) * 100 / first).quantize(Decimal("0.01"))
     return Ticker(state.inst.symbol, last, bid, ask, volume, change, now_ms)

@@ -121,6 +121,7 @@ class SimVenue(LedgerMixin):
             m.depth_upto = 0
             m.depth_index = None
             m.level_index = None
+            m.trade_index = None
             m.depth_bids.clear()
             m.depth_asks.clear()
         if len(data):

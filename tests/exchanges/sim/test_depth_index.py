@@ -1,5 +1,5 @@
 """DepthIndex: the size of a level as of any row equals the book rebuilt row by row (a dictionary), on random
-data with snapshots, two symbols sharing the level arrays, and `repeat` (whose copies share one level array)."""
+data with snapshots, two symbols sharing the level arrays, and `repeat` (its copies share one level array)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ def test_a_snapshot_replaces_the_book_and_a_zero_removes_a_level() -> None:
 
 
 def test_a_level_between_a_runs_rows_counts_only_for_the_row_that_names_it() -> None:
-    # levels: 0 -> A's, 1 -> B's (5 bid 7), 2 -> A's; A's last row re-uses position 1 (ranges go back: a new run)
+    # levels: 0 -> A's, 1 -> B's (5 bid 7), 2 -> A's; A's last row re-uses position 1 (a range going back:
+    # a new run)
     kinds = np.array([EventKind.DEPTH, EventKind.DEPTH, EventKind.DEPTH, EventKind.DEPTH], np.int8)
     zeros = np.zeros(4, np.int64)
     data = MarketData(
