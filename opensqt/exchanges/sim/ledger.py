@@ -315,7 +315,6 @@ class LedgerMixin:
         sym = self.data.symbols.index(symbol)
         return klines(
             self.data,
-            m.trades(self.data, sym),
             sym,
             self.cursor,
             self.now_ms,
@@ -324,4 +323,5 @@ class LedgerMixin:
             tf_ms,
             since,
             limit,
+            m.trades(self.data, sym),
         )

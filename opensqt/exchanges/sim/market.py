@@ -181,7 +181,6 @@ class MarketState:
 
 def klines(
     data: MarketData,
-    trades: TradeIndex,
     sym: int,
     upto: int,
     now_ms: int,
@@ -190,8 +189,12 @@ def klines(
     tf_ms: int,
     since: int | None,
     limit: int | None,
+    trades: TradeIndex | None = None,
 ) -> list[Kline]:
-    """Candles of `sym` from the trades in rows [0, upto); the last is open while `now_ms` is inside it."""
+    """Candles of `sym` from the trades in rows [0, upto); the last is open while `now_ms` is inside it.
+    `trades`: the symbol's trade index if the caller keeps one (else it is built here)."""
+    if trades is None:
+        trades = TradeIndex(data, sym)
     hi = trades.before(upto)
     lo = 0 if since is None else trades.since(since - since % tf_ms, hi)
     if lo >= hi:

@@ -64,7 +64,7 @@ def test_window_sums_and_candles_equal_a_scan(
         lo = index.since(now - DAY_MS, hi)
         assert [int(r) for r in index.rows[lo:hi]] == sel
         assert index.notional(lo, hi) == sum(int(data.px[i]) * int(data.qty[i]) for i in sel)
-        got = klines(data, index, sym, upto, now, "A", "x", tf_ms, None, limit)
+        got = klines(data, sym, upto, now, "A", "x", tf_ms, None, limit, index)
         every = _trades(data, sym, upto)
         buckets: dict[int, list[int]] = {}
         for i in every:
