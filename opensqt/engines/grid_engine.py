@@ -50,6 +50,7 @@ from opensqt.model import (
     OrderUpdated,
     PlaceOrder,
     Position,
+    PriceUpdated,
     Side,
     SlotStatus,
     timeframe_ms,
@@ -64,6 +65,7 @@ from opensqt.risk import (
     RiskMonitor,
     decide_cleanup,
 )
+from opensqt.runtime.channels import LatestValue
 from opensqt.runtime.limits import TokenBucket
 from opensqt.runtime.workers import Workers
 from opensqt.trading.execution.executor import Executor
@@ -139,6 +141,7 @@ class GridEngine:
         self._workers: Workers | None = None
         # what the last decision read; the same inputs give the same (already dispatched) commands
         self._decided_on: tuple[Any, ...] | None = None
+        self._price_sub: LatestValue[PriceUpdated] | None = None
         self._dispatched_all = True
         self._stopping = False
         self._restored = False
@@ -471,7 +474,7 @@ class GridEngine:
     # --- prices and decisions ------------------------------------------------------------------
 
     async def _price_loop(self) -> None:
-        subscription = self.prices.subscribe()
+        subscription = self._price_sub = self.prices.subscribe()
         async for _update in subscription:
             self.on_price()
 
@@ -492,6 +495,10 @@ class GridEngine:
         if self._tg is None or self.instrument is None or self._stopping:
             return
         started = time.perf_counter()
+        if self._price_sub is not None:
+            # this decision reads the newest price: a price notification still pending would only decide
+            # the same again, so it need not wake the price loop
+            self._price_sub.seen()
         now = self.clock.now_ms()
         core = self.core
         # `decide` is pure: with every input as at the last decision (the same price update, slot book

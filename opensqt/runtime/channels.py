@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Generic, TypeVar
 
 import anyio
@@ -19,7 +20,7 @@ class LatestValue(Generic[T]):
     A value overwritten before the consumer took it is a *drop*; `drops` counts them so lag is visible.
     """
 
-    __slots__ = ("_closed", "_event", "_fresh", "_value", "drops", "name")
+    __slots__ = ("_closed", "_event", "_fresh", "_value", "_waking", "drops", "name")
 
     def __init__(self, name: str = "") -> None:
         self.name = name
@@ -27,6 +28,7 @@ class LatestValue(Generic[T]):
         self._event = anyio.Event()
         self._fresh = False
         self._closed = False
+        self._waking = False
         self.drops = 0
 
     def send_nowait(self, value: T) -> None:
@@ -36,7 +38,18 @@ class LatestValue(Generic[T]):
             self.drops += 1
         self._value = value
         self._fresh = True
-        self._event.set()
+        if not self._waking:
+            self._waking = True
+            asyncio.get_running_loop().call_soon(self._wake)
+
+    def _wake(self) -> None:
+        self._waking = False
+        if self._fresh or self._closed:
+            self._event.set()
+
+    def seen(self) -> None:
+        """The consumer read the newest value by other means: a pending one wakes nobody."""
+        self._fresh = False
 
     async def receive(self) -> T:
         """Wait for a value newer than the last one received. Raises `anyio.EndOfStream` once closed."""

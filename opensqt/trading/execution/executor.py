@@ -13,8 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -51,6 +50,26 @@ class ExecutionParams:
     use_batches: bool = True
 
 
+class _RequestSlot:
+    """One of `max_concurrency` request slots; taken without yielding to the loop when one is free (the
+    common case: a fill's closing order must not queue behind every other ready task). A class rather than
+    an `asynccontextmanager`: no generator to build per request on the tick-to-order path."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        try:
+            self._limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._limiter.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._limiter.release()
+
+
 class Executor:
     def __init__(
         self,
@@ -69,6 +88,7 @@ class Executor:
         self._backoff = backoff or backoff_delays()
         self._sleep = sleep or anyio.sleep
         self._limiter = anyio.CapacityLimiter(self.params.max_concurrency)
+        self._request_slot = _RequestSlot(self._limiter)
         self.calls = 0
 
     # --- public -----------------------------------------------------------------------------
@@ -105,19 +125,6 @@ class Executor:
 
     # --- internals --------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """One of `max_concurrency` request slots; taken without yielding to the loop when one is free
-        (the common case: a fill's closing order must not queue behind every other ready task)."""
-        try:
-            self._limiter.acquire_nowait()
-        except anyio.WouldBlock:
-            await self._limiter.acquire()
-        try:
-            yield
-        finally:
-            self._limiter.release()
-
     async def _throttle(self) -> None:
         if self.bucket is not None:
             await self.bucket.acquire()
@@ -130,7 +137,7 @@ class Executor:
         return delay
 
     async def _place_batch(self, batch: list[PlaceOrder]) -> None:
-        async with self._slot():
+        async with self._request_slot:
             await self._throttle()
             try:
                 results = await self.exchange.create_orders(batch)
@@ -151,7 +158,7 @@ class Executor:
                 self.on_outcome(OrderRejected(command, ExchangeError(f"unexpected batch result: {result!r}")))
 
     async def _place_one(self, command: PlaceOrder, first_error: VenueError | None = None) -> None:
-        async with self._slot():
+        async with self._request_slot:
             await self._place_with_retries(command, first_error)
 
     async def _place_with_retries(self, command: PlaceOrder, first_error: VenueError | None) -> None:
@@ -210,7 +217,7 @@ class Executor:
             return None
 
     async def _cancel_one(self, command: CancelOrder) -> None:
-        async with self._slot():
+        async with self._request_slot:
             error: VenueError | None = None
             for attempt in range(self.params.max_retries + 1):
                 if error is not None:
