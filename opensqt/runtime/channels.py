@@ -38,9 +38,17 @@ class LatestValue(Generic[T]):
             self.drops += 1
         self._value = value
         self._fresh = True
-        if not self._waking:
-            self._waking = True
-            asyncio.get_running_loop().call_soon(self._wake)
+        if self._waking:
+            return
+        # the wake is a loop callback, not an immediate `set`: a consumer that reads the value by other
+        # means before it runs (`seen`) is not woken for nothing
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop running (a synchronous caller): wake at once
+            self._event.set()
+            return
+        self._waking = True
+        loop.call_soon(self._wake)
 
     def _wake(self) -> None:
         self._waking = False
@@ -48,7 +56,8 @@ class LatestValue(Generic[T]):
             self._event.set()
 
     def seen(self) -> None:
-        """The consumer read the newest value by other means: a pending one wakes nobody."""
+        """The consumer read the newest value by other means (the engine decides on the price monitor's
+        latest price from its order stream too): a value not yet received is not delivered again."""
         self._fresh = False
 
     async def receive(self) -> T:

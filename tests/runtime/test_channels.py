@@ -79,3 +79,44 @@ def test_backoff_is_bounded_and_grows() -> None:
     values = [delay(n) for n in range(10)]
     assert all(0 <= v <= 1.0 for v in values)
     assert all(delay(0) <= 0.1 for _ in range(20))
+
+
+async def test_a_value_marked_seen_wakes_nobody_and_the_next_one_does() -> None:
+    box: LatestValue[int] = LatestValue()
+    got: list[int] = []
+
+    async def consume() -> None:
+        async for value in box:
+            got.append(value)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        await anyio.sleep(0)
+        box.send_nowait(1)
+        box.seen()  # read by other means before the consumer ran
+        for _ in range(3):
+            await anyio.sleep(0)
+        assert got == []
+        box.send_nowait(2)
+        for _ in range(3):
+            await anyio.sleep(0)
+        assert got == [2]
+        box.send_nowait(3)
+        box.send_nowait(4)  # one wake for both: the newest wins, one drop
+        for _ in range(3):
+            await anyio.sleep(0)
+        box.close()
+    assert got == [2, 4] and box.drops == 1
+
+
+def test_a_value_sent_without_a_running_loop_is_received() -> None:
+    async def make() -> LatestValue[int]:
+        return LatestValue()
+
+    box = anyio.run(make)
+    box.send_nowait(7)  # no loop running: the wake cannot be deferred
+
+    async def take() -> int:
+        return await box.receive()
+
+    assert anyio.run(take) == 7
