@@ -299,7 +299,7 @@ def main() -> None:
         f"tick-to-trade over loopback (ccxt, order entry {args.order_entry}, rate limit {args.rate_limit}/s, "
         f"pace {pace:g} s): {len(ms)} buy fills, "
         f"p50 {statistics.median(ms):.2f} ms, p90 {pct(ms, 0.9):.2f} ms, p99 {pct(ms, 0.99):.2f} ms, "
-        f"max {max(ms):.2f} ms  (target p50 < 2 ms, p99 < 5 ms)"
+        f"max {max(ms):.2f} ms (fill #{ms.index(max(ms)) + 1})  (target p50 < 2 ms, p99 < 5 ms)"
     )
     print(
         f"market_maker with ccxt: resident memory {rss_start:.1f} MB once trading, {rss_end:.1f} MB after "
@@ -329,13 +329,18 @@ def print_hops(stamps: list[tuple[str, float]], samples: list[float], sells: lis
         print(f"trace: {len(cycles)} traced fills, {len(samples)} timed, {len(sells)} sells: not paired")
         return
     rows: dict[str, list[float]] = {}
-    for c, ttt, recv in zip(cycles, samples, sells, strict=True):
+    slowest = max(range(len(samples)), key=samples.__getitem__)
+    for n, (c, ttt, recv) in enumerate(zip(cycles, samples, sells, strict=True)):
         if not all(h in c for h in HOPS):
             continue
         published = recv - ttt
         points = [("venue publish", published), *((h, c[h]) for h in HOPS), ("server receives", recv)]
         for (a, ta), (b, tb) in itertools.pairwise(points):
             rows.setdefault(f"{a} -> {b}", []).append((tb - ta) * 1000)
+        if n == slowest:
+            pairs = itertools.pairwise(points)
+            hops = ", ".join(f"{b} +{(tb - ta) * 1000:.2f}" for (_, ta), (b, tb) in pairs)
+            print(f"slowest fill (#{n + 1}, {ttt * 1000:.2f} ms): {hops}")
     print(f"per hop over {len(next(iter(rows.values()), []))} fills (ms): hop, p50, p90")
     for name, values in rows.items():
         print(f"  {name:<28} {statistics.median(values):6.3f} {pct(values, 0.9):6.3f}")
