@@ -95,7 +95,7 @@ class WsApi:
             return _error(rid, err)
         self._server.ws_api_answered(entry, 200, 0)
         out: dict[str, Any] = {"id": rid, "status": 200, "result": result}
-        if params.get("returnRateLimits", True) is not False:
+        if _text(params.get("returnRateLimits", True)) != "false":  # JSON false or the string "false"
             out["rateLimits"] = _RATE_LIMITS
         return out
 
