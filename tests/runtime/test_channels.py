@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import anyio
 import pytest
 
 from opensqt.runtime.channels import Broadcast, LatestValue
 from opensqt.runtime.limits import TokenBucket, backoff_delays
+
+T = TypeVar("T")
+
+
+async def _consume(box: LatestValue[T], got: list[T]) -> None:
+    async for value in box:
+        got.append(value)
 
 
 async def test_latest_value_keeps_the_newest_and_counts_drops() -> None:
@@ -23,13 +32,8 @@ async def test_latest_value_keeps_the_newest_and_counts_drops() -> None:
 async def test_latest_value_wakes_a_waiting_consumer_and_ends_on_close() -> None:
     box: LatestValue[str] = LatestValue()
     got: list[str] = []
-
-    async def consume() -> None:
-        async for value in box:
-            got.append(value)
-
     async with anyio.create_task_group() as tg:
-        tg.start_soon(consume)
+        tg.start_soon(_consume, box, got)
         await anyio.sleep(0)
         box.send_nowait("a")
         await anyio.sleep(0)
@@ -84,13 +88,8 @@ def test_backoff_is_bounded_and_grows() -> None:
 async def test_a_value_marked_seen_wakes_nobody_and_the_next_one_does() -> None:
     box: LatestValue[int] = LatestValue()
     got: list[int] = []
-
-    async def consume() -> None:
-        async for value in box:
-            got.append(value)
-
     async with anyio.create_task_group() as tg:
-        tg.start_soon(consume)
+        tg.start_soon(_consume, box, got)
         await anyio.sleep(0)
         box.send_nowait(1)
         box.seen()  # read by other means before the consumer ran
