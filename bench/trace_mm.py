@@ -108,7 +108,7 @@ def main() -> int:
     install()
     from market_maker.__main__ import main as mm_main
 
-    return mm_main(sys.argv[2:])
+    return int(mm_main(sys.argv[2:]))
 
 
 if __name__ == "__main__":
