@@ -21,6 +21,7 @@ _SIDE_CODE = {Side.BUY: "B", Side.SELL: "S"}
 _CODE_SIDE = {"B": Side.BUY, "S": Side.SELL}
 _TAG = re.compile(r"[a-z0-9]{1,8}")
 _ID = re.compile(r"([a-z0-9]{1,8})([BS])([0-9a-z]+)N([0-9a-z]+)")
+_TAGS_SEEN: set[str] = set()  # tags that passed `_TAG` (a bot has one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,17 @@ def to_base36(value: int) -> str:
     return "".join(reversed(out))
 
 
+#: memoised for ids: a grid writes the same few slot prices and attempt numbers into id after id
+_base36 = lru_cache(maxsize=8_192)(to_base36)
+
+
 def encode_client_order_id(tag: str, side: Side, slot_ticks: int, attempt: int) -> str:
     """The id of attempt `attempt` on the slot `slot_ticks` ticks above zero; ValueError if too long."""
-    if not _TAG.fullmatch(tag):
-        raise ValueError(f"client order id: tag must be 1-8 characters of [a-z0-9], got {tag!r}")
-    cid = f"{tag}{_SIDE_CODE[side]}{to_base36(slot_ticks)}N{to_base36(attempt)}"
+    if tag not in _TAGS_SEEN:
+        if not _TAG.fullmatch(tag):
+            raise ValueError(f"client order id: tag must be 1-8 characters of [a-z0-9], got {tag!r}")
+        _TAGS_SEEN.add(tag)
+    cid = f"{tag}{_SIDE_CODE[side]}{_base36(slot_ticks)}N{_base36(attempt)}"
     if len(cid) > MAX_CLIENT_ID_LENGTH:
         raise ValueError(f"client order id: {cid!r} is longer than {MAX_CLIENT_ID_LENGTH} characters")
     return cid
