@@ -130,12 +130,12 @@ def profiled_venue(log: Path, out: Path, *args: str) -> Iterator[Venue]:
 
 
 @contextlib.contextmanager
-def profiled_mm(config: Path, log: Path, out: Path) -> Iterator[MarketMaker]:
+def _spawned_mm(prefix: list[str], config: Path, log: Path) -> Iterator[MarketMaker]:
+    """`market_maker run` started with `prefix` (an interpreter and its wrapper), killed on exit."""
     env = {**os.environ, "OPENSQT_LOGGING__JSON_FILE": "false"}
-    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "market_maker"]
     with log.open("ab") as sink:
         proc = subprocess.Popen(
-            [*cmd, "run", "--config", str(config), "--log-level", "WARNING"],
+            [*prefix, "run", "--config", str(config), "--log-level", "WARNING"],
             cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -149,25 +149,13 @@ def profiled_mm(config: Path, log: Path, out: Path) -> Iterator[MarketMaker]:
             proc.wait(10)
 
 
-@contextlib.contextmanager
-def traced_mm(config: Path, log: Path, out: Path) -> Iterator[MarketMaker]:
+def profiled_mm(config: Path, log: Path, out: Path) -> contextlib.AbstractContextManager[MarketMaker]:
+    return _spawned_mm([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "market_maker"], config, log)
+
+
+def traced_mm(config: Path, log: Path, out: Path) -> contextlib.AbstractContextManager[MarketMaker]:
     """market_maker under bench/trace_mm.py: per-hop timestamps written to `out` when it exits."""
-    env = {**os.environ, "OPENSQT_LOGGING__JSON_FILE": "false"}
-    cmd = [sys.executable, str(ROOT / "bench" / "trace_mm.py"), str(out)]
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            [*cmd, "run", "--config", str(config), "--log-level", "WARNING"],
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        yield MarketMaker(proc, log)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+    return _spawned_mm([sys.executable, str(ROOT / "bench" / "trace_mm.py"), str(out)], config, log)
 
 
 def discovery(symbols: int, rate_limit: int) -> tuple[float, int, int, int]:

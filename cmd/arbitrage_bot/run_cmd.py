@@ -7,7 +7,6 @@ collected funding.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,11 @@ from loguru import logger
 
 from opensqt.config import Settings
 from opensqt.data.market_data import MarketData, merge
-from opensqt.data.synthetic import Regime, SyntheticMarket, with_spot_twin
+from opensqt.data.synthetic import Regime, SyntheticMarket, spot_twin, with_spot_twin
 from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineConfig, Pair
 from opensqt.engines.arbitrage_runtime import engine_config, open_store
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP, SimExchange, SimVenue
-from opensqt.model import FundingPaid, Instrument, InstrumentKind
+from opensqt.model import FundingPaid, Instrument
 from opensqt.risk import CircuitBreaker
 from opensqt.store import AuditRecord, BotRecord
 from opensqt.trading.execution.legs import DirectWorkflows, VenueCalls, WorkflowRunner
@@ -70,18 +69,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 # --- the simulated world ---------------------------------------------------------------------------------
 
 
-def _spot_twin(perp: Instrument) -> Instrument:
-    """A spot market on the perp's tick and lot, so both legs can replay one synthetic price path."""
-    return replace(
-        perp,
-        symbol=perp.symbol.split(":")[0],
-        kind=InstrumentKind.SPOT,
-        maker_fee=Decimal("0.001"),
-        taker_fee=Decimal("0.001"),
-        max_leverage=1,
-    )
-
-
 def _regimes(hours: Decimal, rates: tuple[float, float, float]) -> list[Regime]:
     """Funding regimes: rich positive funding, then fading, then flipped negative (thirds of the run)."""
     third = int(hours * HOUR / 3)
@@ -114,7 +101,7 @@ def build_world(mode: str, hours: Decimal, seed: int, balance: Decimal) -> tuple
         for k, (perp, rates) in enumerate(
             zip(perps, [(0.0012, 0.0002, -0.0004), (0.0009, 0.000005, 0.000005)], strict=True)
         ):
-            spot = _spot_twin(perp)
+            spot = spot_twin(perp)
             venue_insts += [perp, spot]
             parts.append(with_spot_twin(_market([perp], hours, rates, seed + k, 8), spot))
             pairs.append(Pair(perp.symbol, "sim", spot, "sim", perp))

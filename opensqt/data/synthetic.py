@@ -8,13 +8,13 @@ size is an exact integer of ticks or lots; the same seed always gives the same t
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
 
 from opensqt.data.market_data import FUNDING_SCALE, EventKind, MarketData, Scale, concat, merge
-from opensqt.model import Instrument
+from opensqt.model import Instrument, InstrumentKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +217,19 @@ def generate(
     market = SyntheticMarket(instruments, seed=seed, **kwargs)  # type: ignore[arg-type]
     chunks = market.chunks(start_ms)
     return concat([next(chunks) for _ in range(passes)]) if passes > 1 else next(chunks)
+
+
+def spot_twin(perp: Instrument) -> Instrument:
+    """A spot market on the perp's tick and lot (spot taker fee 0.1 %), so both legs of a spot-perp world can
+    replay one synthetic price path (`with_spot_twin`)."""
+    return replace(
+        perp,
+        symbol=perp.symbol.split(":")[0],
+        kind=InstrumentKind.SPOT,
+        maker_fee=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+        max_leverage=1,
+    )
 
 
 def with_spot_twin(data: MarketData, spot: Instrument) -> MarketData:

@@ -24,12 +24,13 @@ from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineCon
 from opensqt.exchanges.sim import SimExchange, SimVenue
 from opensqt.model import FundingPaid
 from opensqt.risk import CircuitBreaker
-from opensqt.store import AuditRecord, BotRecord, PnlKind, Store, migrate, open_store
+from opensqt.store import AuditRecord, PnlKind, Store
 from opensqt.trading.execution.legs import VenueCalls
 from opensqt.trading.execution.workflows import DurableWorkflows, default_system_database_url
 from opensqt.trading.logic.funding import Shape
 from opensqt.trading.logic.universe import UniverseParams
 from tests.api.harness import FrozenClock
+from tests.support.stores import arbitrage_store
 
 STEP = 5 * 60_000
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -72,10 +73,7 @@ async def _run(engine: ArbitrageEngine, venues: list[SimVenue], start: int, step
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     venues, pairs = build_world("spot_perp", D(24), 7, D(100_000))
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    migrate(url)
-    store = open_store(url)
-    store.bots.register(BotRecord("arb", "arbitrage", "sim", "h", 0, 0))
+    store = arbitrage_store(tmp_path)
 
     def audit(aid: str, action: str, target: str, result: str, details: dict[str, Any]) -> None:
         now = max(v.now_ms for v in venues)

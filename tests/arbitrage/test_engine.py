@@ -13,12 +13,13 @@ from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineCon
 from opensqt.exchanges.sim import SimExchange, SimVenue
 from opensqt.model import FundingPaid
 from opensqt.risk import CircuitBreaker, StaticExitPolicy, StaticRiskGate
-from opensqt.store import BotRecord, Store, migrate, open_store
+from opensqt.store import Store
 from opensqt.trading.execution.legs import DirectWorkflows, VenueCalls
 from opensqt.trading.logic.funding import Shape
 from opensqt.trading.logic.universe import UniverseParams
 from opensqt.trading.state.legs import Phase
 from tests.conftest import ROOT
+from tests.support.stores import arbitrage_store
 
 STEP = 5 * 60_000
 
@@ -31,10 +32,7 @@ def make(
     tmp_path: Path, gate: StaticRiskGate, policy: StaticExitPolicy | None = None
 ) -> tuple[ArbitrageEngine, list[SimVenue], Store]:
     venues, pairs = build_world("spot_perp", D(24), 7, D(100_000))
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    migrate(url)
-    store = open_store(url)
-    store.bots.register(BotRecord("arb", "arbitrage", "sim", "h", 0, 0))
+    store = arbitrage_store(tmp_path)
     exchanges = {v.name: SimExchange(v) for v in venues}
     config = ArbitrageEngineConfig(
         Shape.SPOT_PERP, D(1000), 3, universe=UniverseParams(min_volume_24h=D(0), min_history=0), bot="arb"

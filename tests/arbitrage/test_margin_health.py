@@ -12,12 +12,12 @@ from opensqt.exchanges.base import AccountMargin, MarginSource
 from opensqt.exchanges.sim import SimExchange
 from opensqt.model import OrderType, PlaceOrder, Side, TimeInForce
 from opensqt.risk import CircuitBreaker, StaticRiskGate
-from opensqt.store import BotRecord, migrate, open_store
 from opensqt.trading.execution.legs import DirectWorkflows, VenueCalls
 from opensqt.trading.logic.funding import FundingParams, Shape, margin_health
 from opensqt.trading.logic.universe import UniverseParams
 from opensqt.trading.state.legs import Phase
 from tests.arbitrage.world import PERP, START, funding_world, venue
+from tests.support.stores import arbitrage_store
 
 STEP = 5 * 60_000
 
@@ -52,10 +52,7 @@ async def test_sim_venue_reports_account_margin_from_its_ledger() -> None:
 
 async def test_falling_margin_health_halves_then_closes_both_legs(tmp_path: Path) -> None:
     v, pairs = funding_world({PERP: [(12, 0.0012)]}, balance=D(2000))
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    migrate(url)
-    store = open_store(url)
-    store.bots.register(BotRecord("arb", "arbitrage", "sim", "h", 0, 0))
+    store = arbitrage_store(tmp_path)
     exchanges = {"sim": SimExchange(v)}
     config = ArbitrageEngineConfig(
         Shape.SPOT_PERP,

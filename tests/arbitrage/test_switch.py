@@ -13,7 +13,7 @@ from opensqt.engines.arbitrage_engine import ArbitrageEngine, ArbitrageEngineCon
 from opensqt.exchanges.sim import ETH_USDT_PERP, SimExchange, SimVenue
 from opensqt.model import FundingPaid
 from opensqt.risk import CircuitBreaker, StaticRiskGate
-from opensqt.store import BotRecord, Store, migrate, open_store
+from opensqt.store import Store
 from opensqt.trading.execution.legs import (
     DirectWorkflows,
     EntryPlan,
@@ -34,6 +34,7 @@ from opensqt.trading.logic.funding import (
 from opensqt.trading.logic.universe import UniverseParams
 from opensqt.trading.state.legs import Phase
 from tests.arbitrage.world import HOUR, PERP, START, Schedule, funding_world
+from tests.support.stores import arbitrage_store
 
 STEP = 5 * 60_000
 BTC, ETH = PERP.symbol, ETH_USDT_PERP.symbol
@@ -111,10 +112,7 @@ def make(
     gated: bool = False,
 ) -> tuple[ArbitrageEngine, SimVenue, Store]:
     v, pairs = funding_world(funding)
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    migrate(url)
-    store = open_store(url)
-    store.bots.register(BotRecord("arb", "arbitrage", "sim", "h", 0, 0))
+    store = arbitrage_store(tmp_path)
     exchanges = {"sim": SimExchange(v)}
     config = ArbitrageEngineConfig(
         Shape.SPOT_PERP,

@@ -4,11 +4,10 @@ several perps with their spot twins and a funding schedule each (`funding_world`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 from opensqt.data.market_data import merge
-from opensqt.data.synthetic import Regime, SyntheticMarket, with_spot_twin
+from opensqt.data.synthetic import Regime, SyntheticMarket, spot_twin, with_spot_twin
 from opensqt.engines.arbitrage_engine import Pair
 from opensqt.exchanges.sim import BTC_USDT_PERP, SimVenue
 from opensqt.model import Instrument, InstrumentKind
@@ -46,18 +45,6 @@ def venue(
 # --- two symbols, spot and perp each, with their own funding regimes ------------------------------------
 
 HOUR = 3_600_000
-
-
-def spot_twin(perp: Instrument) -> Instrument:
-    """A spot market on the perp's tick and lot (spot taker fee 0.1 %), replaying the perp's price path."""
-    return replace(
-        perp,
-        symbol=perp.symbol.split(":")[0],
-        kind=InstrumentKind.SPOT,
-        maker_fee=Decimal("0.001"),
-        taker_fee=Decimal("0.001"),
-        max_leverage=1,
-    )
 
 
 #: perp -> its funding schedule: (hours, funding rate per 8 h) in turn.

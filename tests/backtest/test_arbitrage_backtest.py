@@ -17,13 +17,13 @@ import pytest
 
 from opensqt.backtest import ArbitrageSummary, run_arbitrage_backtest
 from opensqt.data.market_data import FUNDING_SCALE, DataError, EventKind, MarketData, Scale, merge
+from opensqt.data.synthetic import spot_twin
 from opensqt.engines.arbitrage_engine import ArbitrageEngineConfig, Pair
 from opensqt.exchanges.sim import BTC_USDT_PERP, ETH_USDT_PERP
 from opensqt.model import Instrument
 from opensqt.risk import StaticExitPolicy, StaticRiskGate
 from opensqt.trading.logic.funding import FundingParams, Shape
 from opensqt.trading.logic.universe import UniverseParams
-from tests.arbitrage.world import spot_twin
 
 HOUR = 3_600_000
 T0 = 1_699_977_600_000  # on an 8 h funding boundary

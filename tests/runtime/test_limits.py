@@ -5,21 +5,7 @@ from __future__ import annotations
 import anyio
 
 from opensqt.runtime.limits import TokenBucket
-
-
-class FakeTime:
-    """A clock that only moves when the bucket sleeps, recording each sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 9))
-        self.now += seconds
+from tests.support.clocks import FakeTime
 
 
 async def test_a_burst_passes_at_once_then_the_rate_holds() -> None:

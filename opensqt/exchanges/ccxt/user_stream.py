@@ -59,10 +59,7 @@ class UserStreamMixin:
         if self._direct_orders:
             return await self._watch_orders_direct(symbol)
         if self._needs_recovery:
-            self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
-            await self._wait_connected()
-            self._needs_recovery = False
-            recovered = await self._recover(symbol)
+            recovered = await self._resubscribe(symbol)
             if recovered:
                 return recovered
         try:
@@ -75,6 +72,15 @@ class UserStreamMixin:
             self._needs_recovery = True
             raise
         return self.order_updates(raw)
+
+    async def _resubscribe(self, symbol: str | None) -> list[OrderUpdated]:
+        """After a dropped stream: a pending ccxt watch reopens the socket; once it is live, recover what the
+        gap hid over REST (the pending watch stays for the next read)."""
+        if self._pending_watch is None:
+            self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
+        await self._wait_connected()
+        self._needs_recovery = False
+        return await self._recover(symbol)
 
     def take_order_push(self, message: Any) -> bool:
         """Called with every message of ccxt's sockets before ccxt's handler: take a USDT-M ORDER_TRADE_UPDATE
@@ -111,11 +117,7 @@ class UserStreamMixin:
         # alarm: it fails when the socket drops, and answers only for pushes ccxt handled itself.
         buffer = self._direct_buffers.setdefault(symbol, [])
         if self._needs_recovery:
-            if self._pending_watch is None:
-                self._pending_watch = asyncio.ensure_future(self._client.watch_orders(symbol))
-            await self._wait_connected()
-            self._needs_recovery = False
-            recovered = await self._recover(symbol)
+            recovered = await self._resubscribe(symbol)
             if recovered:
                 return recovered
         while True:

@@ -13,21 +13,9 @@ from opensqt.exchanges import errors
 from opensqt.exchanges.ccxt.throttle import install_token_bucket
 from opensqt.testing.binance_server import MemoryVenue, default_instruments
 from opensqt.testing.binance_server.harness import loopback_binance
+from tests.support.clocks import FakeTime
 
 from .conftest import BTC
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 9))
-        self.now += seconds
 
 
 @pytest.fixture

@@ -75,8 +75,8 @@ async def _sim_loopback() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
 # --- memory venue (the loopback server's own small backend) -------------------------------------------------
 
 
-@asynccontextmanager
-async def _memory() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+def _memory_venue() -> tuple[MemoryVenue, dict[str, Any]]:
+    """The loopback server's small backend with a book, and its fault control (`reject("margin")`)."""
     venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
     venue.set_book("BTC/USDT:USDT", Decimal("60000.0"), Decimal("60000.1"))
 
@@ -84,7 +84,12 @@ async def _memory() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
         if kind == "margin":
             venue._wallet = Decimal(0)
 
-    yield venue, {"reject": reject}
+    return venue, {"reject": reject}
+
+
+@asynccontextmanager
+async def _memory() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
+    yield _memory_venue()
 
 
 # --- binanceusdm: the real ccxt client against the loopback server ---------------------------------------
@@ -92,31 +97,19 @@ async def _memory() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
 
 @asynccontextmanager
 async def _binance() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
-    venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
-    venue.set_book("BTC/USDT:USDT", Decimal("60000.0"), Decimal("60000.1"))
-
-    def reject(kind: str) -> None:
-        if kind == "margin":
-            venue._wallet = Decimal(0)
-
+    venue, controls = _memory_venue()
     async with loopback_binance(venue) as (_, exchange):
-        yield exchange, {"reject": reject}
+        yield exchange, controls
 
 
 @asynccontextmanager
 async def _binance_ws() -> AsyncIterator[tuple[Exchange, dict[str, Any]]]:
     """As `_binance`, with single orders placed and cancelled over the ws API (`order_entry: websocket`)."""
-    venue = MemoryVenue(default_instruments(3), balance=Decimal(1000))
-    venue.set_book("BTC/USDT:USDT", Decimal("60000.0"), Decimal("60000.1"))
-
-    def reject(kind: str) -> None:
-        if kind == "margin":
-            venue._wallet = Decimal(0)
-
+    venue, controls = _memory_venue()
     async with loopback_binance(venue, options={"order_entry": "websocket"}) as (server, exchange):
         await exchange.load_markets()
         assert await exchange.ws_orders.wait_ready()
-        yield exchange, {"reject": reject}
+        yield exchange, controls
         # every order call of the shared contract went over the ws API, none over REST
         assert not [r for r in server.requests if r[1] == "/fapi/v1/order"], server.requests
 
