@@ -78,9 +78,10 @@ class GridRecovery:
     async def restore_from_store(self, stored: list[Slot]) -> None:
         """Slots come back FREE with what they held. The orders the store last saw open are re-attached to
         their slots one at a time, oldest attempt first, each asked of the venue at once: filled while down
-        (applied once), cancelled (slot freed) or still resting (kept). A kill can leave an older attempt
-        recorded as open when it was final: the venue's answer frees the slot for the next one. Orders the
-        store never saw are reconciliation's (adopt or cancel)."""
+        (applied once), cancelled (slot freed) or still resting (kept). A part an order filled before the
+        restart is in its slot's position already: re-attaching starts from it, so only the rest is booked.
+        A kill can leave an older attempt recorded as open when it was final: the venue's answer frees the
+        slot for the next one. Orders the store never saw are reconciliation's (adopt or cancel)."""
         now = self.engine.clock.now_ms()
         self.engine.slots.load([freed(slot) for slot in stored])
         orders = await self.engine.journal.load_open_orders(self.engine.symbol)
@@ -94,7 +95,9 @@ class GridRecovery:
             for i, order in enumerate(group):
                 cid = order.client_order_id
                 try:
-                    self.engine.slots.reserve(price, command_of(order), now)
+                    # what it filled before the restart is in the slot's position already
+                    booked_value = (order.average_price or order.price or Decimal(0)) * order.filled
+                    self.engine.slots.reattach(price, command_of(order), order.filled, booked_value, now)
                 except SlotStateError as exc:
                     logger.warning("restore: order {} not re-attached: {}", cid, exc)
                     continue

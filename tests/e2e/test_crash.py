@@ -4,6 +4,7 @@ equals the venue's, and every venue fill is in the store exactly once. `OPENSQT_
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -11,6 +12,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from opensqt.trading.logic import parse_client_order_id
 from tests.e2e.harness import (
@@ -37,9 +39,24 @@ def _quiet(venue: Venue, still: float = 1.5) -> None:
     wait_for(settled, 20, "the venue to go quiet")
 
 
+def _dump(state: dict[str, Any], slots: list[Any], fills: list[Any], path: Path) -> None:
+    """What the venue and the store held when a check failed (the test's tmp dir keeps it)."""
+    venue = {k: state[k] for k in ("position", "open_orders", "fills") if k in state}
+    store = {"slots": [repr(s) for s in slots], "fills": [repr(f) for f in fills]}
+    path.write_text(json.dumps({"venue": venue, "store": store}, indent=1, default=str))
+
+
 def _check(venue: Venue, data: Path, kill: int) -> None:
     state = venue.state()
     slots, fills = store_view(data)
+    try:
+        _assert_consistent(state, slots, fills, kill)
+    except AssertionError:
+        _dump(state, slots, fills, data.parent / f"failure-kill{kill}.json")
+        raise
+
+
+def _assert_consistent(state: dict[str, Any], slots: list[Any], fills: list[Any], kill: int) -> None:
     where = f"after kill {kill}"
     # no two orders for one slot
     levels = [parse_client_order_id(o["client_order_id"], TICK).slot_price for o in state["open_orders"]]

@@ -267,6 +267,60 @@ class SlotManager:
         self._store(after)
         return after
 
+    def reattach(
+        self, price: Decimal, command: PlaceOrder, booked: Decimal, booked_value: Decimal, now_ms: int = 0
+    ) -> Slot:
+        """Restore: FREE -> PENDING for an order the store knew open, of which `booked` (worth `booked_value`
+        in quote) is already in the slot's position. Its track starts from there, so the venue's answer
+        (`on_ack`, an order query) books only what filled after: a part filled before a crash is neither
+        counted twice nor lost. Refused unless the slot is FREE and what it holds agrees with `booked`."""
+        if booked == 0:
+            return self.reserve(price, command, now_ms)
+        slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
+        cid = command.client_order_id
+        if slot.slot_status is not _FREE:
+            raise SlotStateError(f"slot {price}: reattach needs FREE, it is {slot.slot_status.value}")
+        if cid in self._orders:
+            raise SlotStateError(f"slot {price}: client order id {cid} was already used")
+        if not ZERO < booked <= command.quantity:
+            raise SlotStateError(f"slot {price}: {cid} booked {booked} of {command.quantity}")
+        held = slot.position_qty
+        opening = held > 0 and command.side is slot.position_side
+        # an opening order's fills are all the slot holds; a closing one's rest is at most what is left
+        if opening and held != booked:
+            raise SlotStateError(f"slot {price}: holds {held}, but its order {cid} filled {booked}")
+        if not opening and (held <= 0 or command.quantity - booked > held):
+            raise SlotStateError(
+                f"slot {price}: holds {held}; {cid} has {command.quantity - booked} left to close"
+            )
+        after = slot.evolve(
+            slot_status=_PENDING,
+            client_order_id=cid,
+            venue_order_id=None,
+            order_side=command.side,
+            order_price=command.price,
+            order_qty=command.quantity,
+            order_status=None,
+            filled_qty=booked,
+            attempt=slot.attempt + 1,
+            ts_update=now_ms,
+        )
+        self._orders[cid] = _OrderTrack(
+            cid,
+            price,
+            command.side,
+            command.quantity,
+            command.price,
+            opening,
+            command.post_only,
+            filled=booked,
+            value=booked_value,
+            trade_qty=booked,  # its fills seen so far: a later report of them under another id is not new
+        )
+        self._retired.pop(price, None)
+        self._store(after)
+        return after
+
     def on_ack(self, client_order_id: str, order: Order | None = None) -> list[SlotChange]:
         """The venue accepted the submit (REST answer): PENDING -> LOCKED, or whatever `order` shows
         (an ack may already report fills). Idempotent like `apply`."""
