@@ -1,6 +1,7 @@
 """Crash (issue 13): kill -9 market_maker at random moments while it trades through ccxt on the loopback
 venue; after each restart and reconciliation no orphan order, no two orders for one slot, the local position
-equals the venue's, and every venue fill is in the store exactly once. `OPENSQT_SOAK=1` kills 100 times."""
+equals the venue's, and every venue fill is in the store exactly once. `OPENSQT_SOAK=1` kills 100 times.
+One moment the random kills rarely hit is scripted: a kill while an order is partially filled."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from opensqt.trading.logic import parse_client_order_id
 from tests.e2e.harness import (
     TICK,
+    MarketMaker,
     Venue,
     local_position,
     loopback_venue,
@@ -114,3 +116,47 @@ def test_kill_9_at_random_moments(tmp_path: Path) -> None:
             _check(venue, data, kills)
             fills_seen = len(venue.state()["fills"])
     assert fills_seen > 0  # the market did trade through the kills
+
+
+def test_kill_9_while_an_order_is_partially_filled(tmp_path: Path) -> None:
+    # The random test above once ended "local 0.001, venue 0.002": killed while a 0.002 buy had filled
+    # 0.001, its rest filled while market_maker was down, and the restart did not re-attach the order.
+    data = tmp_path / "data"
+    opening = (["book", "60009.9", "1", "60010.0", "1"], ["trade", "60010.0", "0.5", "buy"])
+    # after the restart, prints under the 60,000 level the held 0.002 closes at, so they cannot fill it
+    reopening = (["book", "59959.9", "1", "59960.0", "1"], ["trade", "59960.0", "0.5", "buy"])
+
+    def run_until_priced(mm: MarketMaker, opening: tuple[list[str], ...]) -> None:
+        def trading() -> bool:
+            assert mm.proc.poll() is None, mm.output()[-3000:]
+            if "[trading]" in mm.output():
+                return True
+            venue.tape(*opening)  # prices are websocket-only: print until market_maker has one
+            time.sleep(0.1)
+            return False
+
+        wait_for(trading, 40, "market_maker to trade")
+
+    def held_at(price: str) -> Decimal:
+        slots, _ = store_view(data)
+        return sum((s.position_qty for s in slots if s.price == Decimal(price)), Decimal(0))
+
+    with loopback_venue(tmp_path / "venue.log", "--mode", "scripted") as venue:
+        config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
+        with market_maker(config, tmp_path / "mm0.log") as mm:
+            run_until_priced(mm, opening)
+            wait_for(lambda: any(o["price"] == "59950.0" for o in venue.state()["open_orders"]), 10, "buys")
+            # a print of 0.001 at the 59,950 buy's own price fills half of its 0.002
+            venue.tape(["trade", "59950.0", "0.001", "sell"])
+            wait_for(lambda: held_at("59950.0") == Decimal("0.001"), 10, "the partial fill to be stored")
+            mm.proc.send_signal(signal.SIGKILL)
+            mm.proc.wait(10)
+        # down: a print through 59,950 fills the rest
+        venue.tape(["trade", "59940.0", "0.5", "sell"])
+        assert Decimal(venue.state()["position"]) == Decimal("0.002")
+        with market_maker(config, tmp_path / "mm1.log") as mm:
+            run_until_priced(mm, reopening)
+            _quiet(venue)
+            _check(venue, data, 1)
+            assert held_at("59950.0") == Decimal("0.002")
+            assert "not re-attached" not in mm.output() and "BreakerTripped" not in mm.output()
