@@ -245,6 +245,9 @@ def run_with_settings(
     try:
         code = module.main(args, settings)
         return int(code) if code is not None else EXIT_OK
+    except ConfigError as error:  # a setting only the running machine can refuse (concurrency.cpu_affinity)
+        print_config_error(error, io.err)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         logger.warning("{} interrupted", prog)
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -266,3 +267,49 @@ def test_config_flags_also_work_after_a_nested_subcommand(fake_program: Program,
     assert settings.trading.buy_window == 7
     assert settings.logging.level == "ERROR"
     assert settings.app.data_dir == tmp_path  # the outer --set still applies
+
+
+def test_market_maker_pinned_and_polling_runs_and_a_foreign_cpu_is_refused(tmp_path: Path) -> None:
+    """`concurrency.cpu_affinity` and `concurrency.busy_poll` on the real program: it trades pinned on the
+    polling loop and exits 0; a CPU the process may not use starts nothing and exits 2 naming the key."""
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("Linux CPU affinity only")
+    cpu = min(os.sched_getaffinity(0))
+    common = [sys.executable, "-m", "market_maker", "run", "--set", f"app.data_dir={tmp_path}"]
+    ok = subprocess.run(
+        [
+            *common,
+            "--set",
+            f"concurrency.cpu_affinity=[{cpu}]",
+            "--set",
+            "concurrency.busy_poll=true",
+            "--set",
+            "api.enabled=false",
+            "--duration",
+            "60",
+            "--speed",
+            "60",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert f"pinned to CPU(s) {cpu}" in ok.stderr
+    assert "[trading]" in ok.stdout and "orders 10" in ok.stdout
+    outside = max(os.sched_getaffinity(0)) + 1
+    refused = subprocess.run(
+        [*common, "--set", f"concurrency.cpu_affinity=[{outside}]", "--duration", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert f"config error: concurrency.cpu_affinity = [{outside}]: expected CPUs this process may run on" in (
+        refused.stderr
+    )
+    assert "[trading]" not in refused.stdout

@@ -52,7 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from opensqt.engines.arbitrage_runtime import real_venue_names, run_arbitrage_bot
+    from opensqt.runtime.affinity import pin_to_cpus
+    from opensqt.runtime.busy_poll import loop_options
 
+    pin_to_cpus(settings.concurrency.cpu_affinity)
     if real_venue_names(settings) is not None:
         duration = getattr(args, "duration", None)
         return anyio.run(
@@ -61,9 +64,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                 duration=Decimal(duration) if duration is not None else None,
                 step_seconds=args.step,
                 funding_delay_seconds=args.funding_delay,
-            )
+            ),
+            backend_options=loop_options(settings.concurrency.busy_poll),
         )
-    return anyio.run(_main, args, settings)
+    return anyio.run(_main, args, settings, backend_options=loop_options(settings.concurrency.busy_poll))
 
 
 # --- the simulated world ---------------------------------------------------------------------------------

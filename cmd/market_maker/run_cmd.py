@@ -12,6 +12,8 @@ import anyio
 from opensqt.cli import config_path, overrides_from_args
 from opensqt.config import Settings, load_settings
 from opensqt.engines.grid_runtime import run_market_maker
+from opensqt.runtime.affinity import pin_to_cpus
+from opensqt.runtime.busy_poll import loop_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from market_maker.__main__ import run_overrides
 
+    pin_to_cpus(settings.concurrency.cpu_affinity)
     data = getattr(args, "data", None)
 
     def reload() -> Settings:
@@ -36,5 +39,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             data_file=Path(data) if data else None,
             out=sys.stdout,
             reload_settings=reload,
-        )
+        ),
+        backend_options=loop_options(settings.concurrency.busy_poll),
     )

@@ -45,7 +45,7 @@ def load_settings(
     problems: list[ConfigProblem] = []
     file_data = _collect(problems, lambda: read_config_file(path, env) if path is not None else {})
     env_data = _collect(problems, lambda: env_layer(env))
-    cli_data = _collect(problems, lambda: expand_dotted(overrides or {}))
+    cli_data = _collect(problems, lambda: cli_layer(overrides or {}))
     if problems:
         raise ConfigError(problems)
     merged = deep_merge(deep_merge(file_data, env_data), cli_data)
@@ -198,6 +198,25 @@ def env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     if problems:
         raise ConfigError(problems)
     return out
+
+
+def cli_layer(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """CLI values as nested dicts. A `--set KEY=TEXT` value is text as an environment variable's is, read
+    the same way: a list key takes a JSON list or comma-separated values, a section or map a JSON object."""
+    typed: dict[str, Any] = {}
+    problems: list[ConfigProblem] = []
+    for key, value in overrides.items():
+        parts = key.split(".")
+        if isinstance(value, str) and len(parts) > 1 and parts[0] in Settings.model_fields:
+            try:
+                value = _env_value(parts, value)
+            except ValueError as exc:
+                problems.append(ConfigProblem(key, "***" if _secretish(parts) else value, str(exc)))
+                continue
+        typed[key] = value
+    if problems:
+        raise ConfigError(problems)
+    return expand_dotted(typed)
 
 
 def _secretish(parts: list[str]) -> bool:

@@ -311,6 +311,29 @@ class ConcurrencyConfig(Section):
     )
     db_pool_size: Int = setting(5, "Database connections (PostgreSQL).", ge=1, le=100)
     max_api_subscribers: Int = setting(64, "Concurrent gRPC stream subscribers.", ge=1, le=10_000)
+    cpu_affinity: list[Annotated[Int, Field(ge=0, le=4095)]] = setting(
+        default_factory=list,
+        description=(
+            "CPUs the trading process is pinned to (Linux; empty: wherever the OS schedules it). Checked at "
+            "start against the CPUs the process may use."
+        ),
+        expects="a list of distinct CPU numbers",
+        item_expects="a CPU number from 0 to 4095",
+        max_length=256,
+    )
+
+    busy_poll: bool = setting(
+        False,
+        "Poll sockets without sleeping: a message is read the moment it lands, on a warm CPU. Costs one "
+        "whole CPU; pin the process with cpu_affinity to a CPU of its own.",
+    )
+
+    @field_validator("cpu_affinity")
+    @classmethod
+    def _distinct_cpus(cls, cpus: list[int]) -> list[int]:
+        if len(set(cpus)) != len(cpus):
+            raise ValueError("expected distinct CPU numbers, got a repeat")
+        return cpus
 
 
 class ApiConfig(Section):

@@ -27,9 +27,12 @@ from aiohttp import web
 from loguru import logger
 
 from opensqt.clock import ManualClock, WallClock
+from opensqt.config import ConfigError
 from opensqt.data.market_data import MarketData
 from opensqt.exchanges.sim import DEFAULT_INSTRUMENTS, SimExchange, SimVenue
 from opensqt.model import Fill, Instrument, OrderUpdated, Side
+from opensqt.runtime.affinity import pin_to_cpus
+from opensqt.runtime.busy_poll import loop_options
 from opensqt.testing.binance_server.server import BinanceServer
 from opensqt.testing.tapes import make_tape
 
@@ -405,11 +408,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replay", type=Path, help="recorded market file (with --mode replay)")
     parser.add_argument("--balance", type=Decimal, default=Decimal(10_000), help="USDT of the account")
     parser.add_argument("--state", type=Path, help="write the venue's state here as JSON every second")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        action="append",
+        default=[],
+        help="pin the venue to this CPU (repeatable): benchmarks keep it off market_maker's CPU",
+    )
+    parser.add_argument(
+        "--busy-poll", action="store_true", help="poll sockets without sleeping (benchmarks: a warm venue)"
+    )
     args = parser.parse_args(argv)
     if args.mode == "replay" and (args.replay is None or not args.replay.is_file()):
         parser.error(f"--replay: expected an existing market file with --mode replay, got {args.replay}")
     if args.speed <= 0:
         parser.error(f"--speed: expected > 0, got {args.speed}")
+    try:
+        pin_to_cpus(args.cpu, key="--cpu")
+    except ConfigError as error:
+        parser.error(str(error).removeprefix("config error: "))
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
     market = LoopbackMarket(
@@ -421,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(serve, market, args.control_port, args.state)
+        anyio.run(serve, market, args.control_port, args.state, backend_options=loop_options(args.busy_poll))
 
 
 if __name__ == "__main__":

@@ -125,6 +125,29 @@ def test_env_lists_comma_or_json_and_foreign_variables_ignored() -> None:
     assert s.exchanges["binance"].kind == "binance"
 
 
+def test_cli_set_lists_read_like_the_environment() -> None:
+    # `--set KEY=TEXT` gives text, as a variable does: lists comma-separated or JSON, bad JSON named
+    s = load_settings(
+        None,
+        {
+            "risk_control.monitor_symbols": "BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT",
+            "app.active_exchanges": '["sim", "binance"]',
+            "concurrency.cpu_affinity": "[1, 0]",
+            "trading.buy_window": "7",
+        },
+        {},
+    )
+    assert s.risk_control.monitor_symbols == ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    assert s.app.active_exchanges == ["sim", "binance"]
+    assert s.concurrency.cpu_affinity == [1, 0]
+    assert s.trading.buy_window == 7
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(None, {"concurrency.cpu_affinity": "[1,", "concurrency.busy_poll": "maybe"}, {})
+    assert _lines(excinfo) == [
+        "config error: concurrency.cpu_affinity = [1,: expected a JSON list or comma-separated values"
+    ]
+
+
 def test_env_nested_exchange_and_typo() -> None:
     s = load_settings(
         None, {}, {"OPENSQT_EXCHANGES__OKX__PASSPHRASE": "pp-1234", "OPENSQT_APP__ACTIVE_EXCHANGES": "okx"}
