@@ -96,6 +96,7 @@ class CcxtExchange(UserStreamMixin):
         # its loop callback): one malformed venue message would silently stall every stream of that socket.
         self._direct_orders = spec.direct_order_stream
         self._direct_buffers = {}
+        self._push_symbols = {}
         self._direct_waiters = {}
         client.handle_message = self._guarded(client.handle_message)
         self.order_entry = order_entry

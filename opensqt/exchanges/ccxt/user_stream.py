@@ -15,6 +15,7 @@ from loguru import logger
 
 from opensqt.exchanges import errors as ours
 from opensqt.exchanges.ccxt import parse
+from opensqt.exchanges.ccxt.binance_push import limit_order_from_push
 from opensqt.model import Order, OrderUpdated
 
 T = TypeVar("T")
@@ -24,6 +25,9 @@ RECOVERY_LOOKBACK_MS = 60_000
 #: updates waiting for a reader of the direct order stream; past this the reader is gone or stuck: the
 #: buffer is dropped and the next read recovers over REST (as after a dropped stream), so nothing is lost
 DIRECT_BUFFER_MAX = 10_000
+
+#: an update of the direct order stream: ccxt's parsed order dict, or (our order, the push it was read from)
+DirectItem = Mapping[str, Any] | tuple[Order, Mapping[str, Any]]
 
 
 class UserStreamMixin:
@@ -40,7 +44,8 @@ class UserStreamMixin:
     # Binance USDT-M's ORDER_TRADE_UPDATE taken straight off ccxt's socket (see `take_order_push`): ccxt
     # parses the order; its trade parse, caches and `watch_orders` futures are skipped.
     _direct_orders: bool
-    _direct_buffers: dict[str | None, list[Mapping[str, Any]]]
+    _direct_buffers: dict[str | None, list[DirectItem]]
+    _push_symbols: dict[str, str]  # Binance market id -> unified symbol, for `limit_order_from_push`
     _direct_waiters: dict[str | None, asyncio.Future[None]]
 
     if TYPE_CHECKING:
@@ -95,14 +100,21 @@ class UserStreamMixin:
         o = message.get("o")
         if not isinstance(o, dict) or "ps" not in o or "aid" in o:
             return False
-        raw = self._client.parse_ws_order(o)
-        symbol = raw.get("symbol")
-        if not symbol:
-            return False
+        symbol = self._push_symbol(o.get("s"))
+        order = limit_order_from_push(o, symbol) if symbol is not None else None
+        item: DirectItem
+        if order is not None:  # the grid's own limit orders: read here, the fill from `o` by the reader
+            item = (order, o)
+        else:
+            raw: Mapping[str, Any] = self._client.parse_ws_order(o)
+            symbol = raw.get("symbol")
+            if not symbol:
+                return False
+            item = raw
         for key, buffer in self._direct_buffers.items():
             if key is not None and key != symbol:
                 continue
-            buffer.append(raw)
+            buffer.append(item)
             if len(buffer) > DIRECT_BUFFER_MAX:
                 logger.warning("{}: {} order updates unread: recovering over REST", self.name, len(buffer))
                 buffer.clear()
@@ -111,6 +123,15 @@ class UserStreamMixin:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
         return True
+
+    def _push_symbol(self, market_id: Any) -> str | None:
+        """The unified symbol of a USDT-M market id, as ccxt's `parse_ws_order` finds it (remembered)."""
+        symbol = self._push_symbols.get(market_id) if isinstance(market_id, str) else None
+        if symbol is None and isinstance(market_id, str) and market_id in (self._client.markets_by_id or {}):
+            symbol = self._push_symbols[market_id] = self._client.safe_symbol(
+                market_id, None, None, "contract"
+            )
+        return symbol
 
     async def _watch_orders_direct(self, symbol: str | None) -> list[OrderUpdated]:
         # ccxt's `watch_orders` stays pending as the subscription (listen key, socket, keep-alive) and as the
@@ -157,14 +178,18 @@ class UserStreamMixin:
                 return
             await asyncio.sleep(0.01)
 
-    def order_updates(self, raws: Sequence[Mapping[str, Any]]) -> list[OrderUpdated]:
-        """ccxt order dicts (as `watch_orders` yields them) as our updates, each fill reported once.
-        Public so recorded pushes can be replayed through the same path in tests."""
+    def order_updates(self, raws: Sequence[DirectItem]) -> list[OrderUpdated]:
+        """ccxt order dicts (as `watch_orders` yields them), or orders the direct stream read itself with
+        their push, as our updates, each fill reported once. Public so recorded pushes can be replayed
+        through the same path in tests."""
         out: list[OrderUpdated] = []
         for raw in raws:
-            order = self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
+            if isinstance(raw, tuple):
+                order, info = self._strip_prefix(raw[0]), raw[1]
+            else:
+                order = self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
+                info = raw.get("info") or {}
             previous = self._known.get(order.venue_order_id or "")
-            info = raw.get("info") or {}
             fill = None
             carries = False
             if isinstance(info, Mapping):

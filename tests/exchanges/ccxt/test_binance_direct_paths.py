@@ -82,9 +82,8 @@ def test_direct_order_stream_leaves_other_messages_and_other_symbols_alone() -> 
     assert ex.take_order_push(other) is True
     assert ex._direct_buffers["ETH/USDT:USDT"] == []  # a BTC update is not an ETH reader's
     assert ex.take_order_push(copy.deepcopy(push)) is True
-    assert [r["clientOrderId"] for r in ex._direct_buffers["ETH/USDT:USDT"]] == [
-        "O-12345-test-reduce-only-trade"
-    ]
+    updates = ex.order_updates(ex._direct_buffers["ETH/USDT:USDT"])
+    assert [u.order.client_order_id for u in updates] == ["O-12345-test-reduce-only-trade"]
 
 
 COMMANDS = [
