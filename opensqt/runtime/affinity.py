@@ -23,21 +23,26 @@ KEY = "concurrency.cpu_affinity"
 def pin_to_cpus(cpus: Sequence[int], key: str = KEY) -> frozenset[int] | None:
     """Pin every thread of this process to `cpus` (threads started later inherit it); nothing when empty.
 
-    Returns the CPUs pinned to. Raises `ConfigError` naming `key` when the platform cannot pin or a CPU is
-    not one this process may run on."""
+    Returns the CPUs pinned to. Raises `ConfigError` naming `key` when the platform cannot pin, a CPU is not
+    one of this machine's, or the process's cpuset refuses them. A mask the parent gave (`taskset`) is
+    replaced: the configuration says where this process runs."""
     if not cpus:
         return None
     shown = "[" + ", ".join(str(c) for c in cpus) + "]"
     if not hasattr(os, "sched_setaffinity"):
         raise ConfigError([ConfigProblem(key, shown, "expected [] on this platform: it cannot pin to CPUs")])
-    allowed = os.sched_getaffinity(0)
-    outside = sorted(set(cpus) - allowed)
+    count = os.cpu_count() or 1
+    outside = sorted(c for c in cpus if c >= count)
     if outside:
-        usable = ", ".join(str(c) for c in sorted(allowed))
         raise ConfigError(
-            [ConfigProblem(key, shown, f"expected CPUs this process may run on ({usable}); not {outside}")]
+            [ConfigProblem(key, shown, f"expected CPUs of this machine (0 to {count - 1}); not {outside}")]
         )
     wanted = frozenset(cpus)
+    try:  # the calling thread first: the kernel refuses CPUs outside the process's cpuset here
+        os.sched_setaffinity(0, wanted)
+    except OSError as exc:
+        expected = f"expected CPUs this process's cpuset allows ({exc.strerror or exc})"
+        raise ConfigError([ConfigProblem(key, shown, expected)]) from None
     for tid in _threads():
         try:
             os.sched_setaffinity(tid, wanted)

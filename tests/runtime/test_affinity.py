@@ -60,16 +60,37 @@ def test_pins_every_running_thread_and_threads_started_later(restore_affinity: s
     assert seen["before"] == {cpu}  # the thread that was already running was pinned too
 
 
-def test_a_cpu_outside_the_process_is_refused_with_the_key(restore_affinity: set[int]) -> None:
-    outside = max(restore_affinity) + 1
+def test_a_cpu_outside_the_machine_is_refused_with_the_key(restore_affinity: set[int]) -> None:
+    count = os.cpu_count() or 1
     with pytest.raises(ConfigError) as caught:
-        pin_to_cpus([outside])
-    usable = ", ".join(str(c) for c in sorted(restore_affinity))
+        pin_to_cpus([0, count])
     assert str(caught.value) == (
-        f"config error: concurrency.cpu_affinity = [{outside}]: expected CPUs this process may run on "
-        f"({usable}); not [{outside}]"
+        f"config error: concurrency.cpu_affinity = [0, {count}]: expected CPUs of this machine "
+        f"(0 to {count - 1}); not [{count}]"
     )
     assert os.sched_getaffinity(0) == restore_affinity  # nothing was pinned
+
+
+def test_a_cpu_the_kernel_refuses_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(pid: int, cpus: object) -> None:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    with pytest.raises(ConfigError) as caught:
+        pin_to_cpus([0])
+    assert str(caught.value) == (
+        "config error: concurrency.cpu_affinity = [0]: expected CPUs this process's cpuset allows "
+        "(Invalid argument)"
+    )
+
+
+def test_a_mask_given_by_the_parent_is_replaced(restore_affinity: set[int]) -> None:
+    if len(restore_affinity) < 2:
+        pytest.skip("needs two CPUs")
+    first, second = sorted(restore_affinity)[:2]
+    os.sched_setaffinity(0, {first})  # as `taskset` would leave it
+    assert pin_to_cpus([second]) == frozenset({second})
+    assert os.sched_getaffinity(0) == {second}
 
 
 def test_a_platform_that_cannot_pin_refuses_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
