@@ -9,11 +9,14 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from opensqt.trading.logic import parse_client_order_id
 from tests.e2e.harness import (
@@ -118,45 +121,88 @@ def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     assert fills_seen > 0  # the market did trade through the kills
 
 
+OPENING = (["book", "60009.9", "1", "60010.0", "1"], ["trade", "60010.0", "0.5", "buy"])
+
+
+def _run_until_priced(venue: Venue, mm: MarketMaker, opening: tuple[list[str], ...]) -> None:
+    """Prices are websocket-only: print `opening` until market_maker has its first price and trades."""
+
+    def trading() -> bool:
+        assert mm.proc.poll() is None, mm.output()[-3000:]
+        if "[trading]" in mm.output():
+            return True
+        venue.tape(*opening)
+        time.sleep(0.1)
+        return False
+
+    wait_for(trading, 40, "market_maker to trade")
+
+
+def _held_at(data: Path, price: str) -> Decimal:
+    slots, _ = store_view(data)
+    return sum((s.position_qty for s in slots if s.price == Decimal(price)), Decimal(0))
+
+
 def test_kill_9_while_an_order_is_partially_filled(tmp_path: Path) -> None:
-    # The random test above once ended "local 0.001, venue 0.002": killed while a 0.002 buy had filled
-    # 0.001, its rest filled while market_maker was down, and the restart did not re-attach the order.
+    # The random test above once ended "local 0.001, venue 0.002". One way there: killed while a 0.002 buy
+    # had filled 0.001, its rest filled while market_maker was down, and the restart did not re-attach it.
     data = tmp_path / "data"
-    opening = (["book", "60009.9", "1", "60010.0", "1"], ["trade", "60010.0", "0.5", "buy"])
     # after the restart, prints under the 60,000 level the held 0.002 closes at, so they cannot fill it
     reopening = (["book", "59959.9", "1", "59960.0", "1"], ["trade", "59960.0", "0.5", "buy"])
-
-    def run_until_priced(mm: MarketMaker, opening: tuple[list[str], ...]) -> None:
-        def trading() -> bool:
-            assert mm.proc.poll() is None, mm.output()[-3000:]
-            if "[trading]" in mm.output():
-                return True
-            venue.tape(*opening)  # prices are websocket-only: print until market_maker has one
-            time.sleep(0.1)
-            return False
-
-        wait_for(trading, 40, "market_maker to trade")
-
-    def held_at(price: str) -> Decimal:
-        slots, _ = store_view(data)
-        return sum((s.position_qty for s in slots if s.price == Decimal(price)), Decimal(0))
-
     with loopback_venue(tmp_path / "venue.log", "--mode", "scripted") as venue:
         config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
         with market_maker(config, tmp_path / "mm0.log") as mm:
-            run_until_priced(mm, opening)
+            _run_until_priced(venue, mm, OPENING)
             wait_for(lambda: any(o["price"] == "59950.0" for o in venue.state()["open_orders"]), 10, "buys")
             # a print of 0.001 at the 59,950 buy's own price fills half of its 0.002
             venue.tape(["trade", "59950.0", "0.001", "sell"])
-            wait_for(lambda: held_at("59950.0") == Decimal("0.001"), 10, "the partial fill to be stored")
+            wait_for(lambda: _held_at(data, "59950.0") == Decimal("0.001"), 10, "the partial fill stored")
             mm.proc.send_signal(signal.SIGKILL)
             mm.proc.wait(10)
         # down: a print through 59,950 fills the rest
         venue.tape(["trade", "59940.0", "0.5", "sell"])
         assert Decimal(venue.state()["position"]) == Decimal("0.002")
         with market_maker(config, tmp_path / "mm1.log") as mm:
-            run_until_priced(mm, reopening)
+            _run_until_priced(venue, mm, reopening)
             _quiet(venue)
             _check(venue, data, 1)
-            assert held_at("59950.0") == Decimal("0.002")
+            assert _held_at(data, "59950.0") == Decimal("0.002")
             assert "not re-attached" not in mm.output() and "BreakerTripped" not in mm.output()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: an order the venue accepted but the store never recorded (kill -9 before the "
+    "journal's commit) and that fills before the restart is unknown to restore; the position diverges "
+    "and the breaker trips. Needs write-ahead of order_sent or a restore that probes the next client ids.",
+)
+def test_kill_9_before_an_order_is_recorded(tmp_path: Path) -> None:
+    # The other way to "local 0.001, venue 0.002": the follow-up order of a fill reaches the venue, the
+    # kill lands before the store committed it (held here by a write lock on the database), it fills while
+    # market_maker is down, and the restart knows neither the order nor its fill.
+    data = tmp_path / "data"
+    with loopback_venue(tmp_path / "venue.log", "--mode", "scripted") as venue:
+        config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
+        with market_maker(config, tmp_path / "mm0.log") as mm:
+            _run_until_priced(venue, mm, OPENING)
+            wait_for(lambda: len(venue.state()["open_orders"]) == 3, 10, "the three grid buys")
+            _quiet(venue)
+            lock = sqlite3.connect(data / "opensqt.sqlite", timeout=5)
+            lock.execute("BEGIN IMMEDIATE")  # market_maker's commits wait from here on
+            try:
+                # the 59,950 buy fills; its follow-up sell reaches the venue, unrecorded
+                venue.tape(["book", "59939.9", "1", "59940.0", "1"], ["trade", "59940.0", "0.5", "sell"])
+                wait_for(lambda: any(o["side"] == "sell" for o in venue.state()["open_orders"]), 10, "a sell")
+                mm.proc.send_signal(signal.SIGKILL)
+                mm.proc.wait(10)
+            finally:
+                lock.rollback()
+                lock.close()
+        # down: the sell fills, the venue is flat
+        closing = (["book", "60069.9", "1", "60070.0", "1"], ["trade", "60070.0", "0.5", "buy"])
+        venue.tape(*closing)
+        assert Decimal(venue.state()["position"]) == 0
+        with market_maker(config, tmp_path / "mm1.log") as mm:
+            _run_until_priced(venue, mm, closing)
+            _quiet(venue)
+            _check(venue, data, 1)
