@@ -29,6 +29,13 @@ def _stamp(label: str) -> None:
     STAMPS.append((label, time.monotonic()))
 
 
+def _is_buy_fill(raw: Any) -> bool:
+    # the direct stream's own reads are (order, push) pairs; ccxt's are order dicts with the push as "info"
+    if isinstance(raw, tuple):
+        return raw[1].get("S") == "BUY" and raw[1].get("x") == "TRADE"  # type: ignore[no-any-return]
+    return raw.get("side") == "buy" and (raw.get("info") or {}).get("x") == "TRADE"  # type: ignore[no-any-return]
+
+
 def install() -> None:
     from opensqt.exchanges.ccxt import adapter, user_stream, ws_orders
     from opensqt.model import Side
@@ -55,7 +62,7 @@ def install() -> None:
     order_updates = user_stream.UserStreamMixin.order_updates
 
     def traced_updates(self: Any, raws: Any) -> Any:
-        buy_fill = any((r.get("side") == "buy" and (r.get("info") or {}).get("x") == "TRADE") for r in raws)
+        buy_fill = any(_is_buy_fill(r) for r in raws)
         if buy_fill:
             _stamp("updates")
         out = order_updates(self, raws)

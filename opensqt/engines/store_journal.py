@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskStatus
 from loguru import logger
 from sqlalchemy.engine import Connection
@@ -54,6 +55,9 @@ class StoreJournal:
         task_status.started()
         async with self._receive:
             async for item in self._receive:
+                # The decision that journals an order also wakes the worker that sends it, after this
+                # pump: step aside once so the order leaves first (the write is queued either way).
+                await anyio.lowlevel.checkpoint()
                 try:
                     await self.writer.submit(item)
                 except StoreError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -51,6 +51,10 @@ ORDER_ENTRY = ("rest", "websocket")
 _PLAIN_PARAMS = frozenset({"clientOrderId", "postOnly", "timeInForce", "reduceOnly"})
 #: the settle currency of the account `fetch_account_margin` reads (the USDT-margined perpetual account)
 MARGIN_SETTLE = "USDT"
+
+#: event-loop passes a message after an order push waits: the reader's wake-up (asyncio.wait's callback), the
+#: reader with the engine's decision, the order worker it wakes (which sends), and one to spare
+DEFER_ROUNDS = 4
 #: no market trades or shows more than this many units at once: a bigger pushed size is corrupt
 MAX_SIZE = Decimal(10) ** 15
 # Keys where venues put funding fields in ticker / mark-price pushes (binance markPrice, bybit, bitget, gate).
@@ -150,17 +154,51 @@ class CcxtExchange(UserStreamMixin):
         with a network error, so the next watch resubscribes and recovers the gap over REST."""
 
         direct = self._direct_orders
+        # After an order push the engine's reader is woken, but ccxt's receive loop goes on with whatever
+        # else the socket holds (the ACCOUNT_UPDATEs Binance sends with each fill: ~0.1 ms each in ccxt)
+        # before the reader runs. Those messages wait, in order, until the reader and the order worker it
+        # wakes have had their turn (`DEFER_ROUNDS` passes of the event loop), then go to ccxt as before.
+        deferred: deque[tuple[Any, Any]] = deque()
+        window = [False]  # a drain is scheduled: messages other than order pushes wait for it
+
+        def dropped(ws_client: Any, exc: Exception) -> None:
+            from ccxt.base.errors import NetworkError as CcxtNetworkError
+
+            logger.warning("{}: unreadable stream message dropped ({})", self.name, type(exc).__name__)
+            ws_client.reject(CcxtNetworkError(f"{self.name}: unreadable stream message"))
+
+        def to_ccxt(ws_client: Any, message: Any) -> Any:
+            try:
+                return handle(ws_client, message)
+            except Exception as exc:
+                dropped(ws_client, exc)
+                return None
+
+        def drain(rounds: int) -> None:
+            if rounds > 1:
+                asyncio.get_running_loop().call_soon(drain, rounds - 1)
+                return
+            window[0] = False
+            while deferred and not window[0]:
+                to_ccxt(*deferred.popleft())
 
         def guarded(ws_client: Any, message: Any) -> Any:
             try:
                 if direct and self.take_order_push(message):
+                    if not window[0]:
+                        try:
+                            asyncio.get_running_loop().call_soon(drain, DEFER_ROUNDS)
+                            window[0] = True
+                        except RuntimeError:  # no event loop (a replay in a test): no reader to let first
+                            pass
                     return None
-                return handle(ws_client, message)
             except Exception as exc:
-                from ccxt.base.errors import NetworkError as CcxtNetworkError
-
-                logger.warning("{}: unreadable stream message dropped ({})", self.name, type(exc).__name__)
-                ws_client.reject(CcxtNetworkError(f"{self.name}: unreadable stream message"))
+                dropped(ws_client, exc)
+                return None
+            if window[0] or deferred:
+                deferred.append((ws_client, message))
+                return None
+            return to_ccxt(ws_client, message)
 
         return guarded
 

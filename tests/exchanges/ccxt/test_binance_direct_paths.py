@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from opensqt.exchanges.ccxt.adapter import DEFER_ROUNDS
 from opensqt.exchanges.ccxt.ws_orders import place_request, sign
 from opensqt.exchanges.factory import build_exchange
 from opensqt.model import OrderType, PlaceOrder, Side, TimeInForce
@@ -145,3 +146,45 @@ def test_signature_equals_ccxts_sign_params() -> None:
     got = sign(dict(params), "key", b"secret", 1_700_000_000_123, client.options["recvWindow"])
     assert got == expected
     assert ex.ws_orders is None  # REST order entry by default
+
+
+class _Rejects(_Socket):
+    def __init__(self) -> None:
+        self.rejected: list[str] = []
+
+    def reject(self, *args: Any) -> None:
+        self.rejected.append(str(args[0]))
+
+
+def test_messages_after_an_order_push_wait_for_the_reader_then_reach_ccxt_in_order() -> None:
+    import asyncio
+
+    ex = _adapter()
+    ex._direct_buffers[None] = []
+    handled: list[Any] = []
+
+    def ccxt_handler(ws: Any, message: Any) -> None:
+        if message.get("bad"):
+            raise ValueError("unreadable")
+        handled.append(message["n"])
+
+    guarded = ex._guarded(ccxt_handler)
+    push = load_json(VENUES / "ws_futures_order_update_trade_reduce_only_qty.json")["data"]
+    sock = _Rejects()
+
+    async def scenario() -> list[list[Any]]:
+        seen = []
+        guarded(sock, {"e": "ACCOUNT_UPDATE", "n": 0})  # no push before it: straight to ccxt
+        guarded(sock, copy.deepcopy(push))  # taken: the reader is woken
+        guarded(sock, {"e": "ACCOUNT_UPDATE", "n": 1})
+        guarded(sock, {"e": "ACCOUNT_UPDATE", "n": 2, "bad": True})
+        guarded(sock, {"e": "ACCOUNT_UPDATE", "n": 3})
+        seen.append(list(handled))
+        for _ in range(DEFER_ROUNDS):  # the reader's passes and the order worker's; the held messages follow
+            await asyncio.sleep(0)
+            seen.append(list(handled))
+        return seen
+
+    assert asyncio.run(scenario()) == [[0]] * DEFER_ROUNDS + [[0, 1, 3]]
+    assert len(ex._direct_buffers[None]) == 1  # the push went to the direct stream at once
+    assert sock.rejected == ["binanceusdm: unreadable stream message"]  # the bad one dropped, as inline
