@@ -33,7 +33,7 @@ def _is_buy_fill(raw: Any) -> bool:
     # the direct stream's own reads are (order, push) pairs; ccxt's are order dicts with the push as "info"
     if isinstance(raw, tuple):
         return raw[1].get("S") == "BUY" and raw[1].get("x") == "TRADE"  # type: ignore[no-any-return]
-    return raw.get("side") == "buy" and (raw.get("info") or {}).get("x") == "TRADE"  # type: ignore[no-any-return]
+    return bool(raw.get("side") == "buy" and (raw.get("info") or {}).get("x") == "TRADE")
 
 
 def install() -> None:
