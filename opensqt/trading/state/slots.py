@@ -248,24 +248,7 @@ class SlotManager:
             raise SlotStateError(f"slot {price}: holds {held}; an order adding to it is refused")
         if not opening and command.quantity > held:
             raise SlotStateError(f"slot {price}: closing {command.quantity} exceeds the held {held}")
-        after = slot.evolve(
-            slot_status=_PENDING,
-            client_order_id=cid,
-            venue_order_id=None,
-            order_side=command.side,
-            order_price=command.price,
-            order_qty=command.quantity,
-            order_status=None,
-            filled_qty=ZERO,
-            attempt=slot.attempt + 1,
-            ts_update=now_ms,
-        )
-        self._orders[cid] = _OrderTrack(
-            cid, price, command.side, command.quantity, command.price, opening, command.post_only
-        )
-        self._retired.pop(price, None)
-        self._store(after)
-        return after
+        return self._pend(slot, command, opening, ZERO, ZERO, now_ms)
 
     def reattach(
         self, price: Decimal, command: PlaceOrder, booked: Decimal, booked_value: Decimal, now_ms: int = 0
@@ -293,6 +276,14 @@ class SlotManager:
             raise SlotStateError(
                 f"slot {price}: holds {held}; {cid} has {command.quantity - booked} left to close"
             )
+        return self._pend(slot, command, opening, booked, booked_value, now_ms)
+
+    def _pend(
+        self, slot: Slot, command: PlaceOrder, opening: bool, booked: Decimal, value: Decimal, now_ms: int
+    ) -> Slot:
+        """The checked FREE -> PENDING step of `reserve` and `reattach`: the slot names the order, and the
+        order's track starts from what it had already filled (`booked`, worth `value`)."""
+        cid = command.client_order_id
         after = slot.evolve(
             slot_status=_PENDING,
             client_order_id=cid,
@@ -307,17 +298,17 @@ class SlotManager:
         )
         self._orders[cid] = _OrderTrack(
             cid,
-            price,
+            slot.price,
             command.side,
             command.quantity,
             command.price,
             opening,
             command.post_only,
             filled=booked,
-            value=booked_value,
+            value=value,
             trade_qty=booked,  # its fills seen so far: a later report of them under another id is not new
         )
-        self._retired.pop(price, None)
+        self._retired.pop(slot.price, None)
         self._store(after)
         return after
 
