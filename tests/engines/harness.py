@@ -12,9 +12,11 @@ import anyio
 from opensqt.clock import ManualClock
 from opensqt.engines.grid_config import GridEngineConfig
 from opensqt.engines.grid_engine import GridEngine
+from opensqt.engines.store_journal import StoreJournal
 from opensqt.exchanges.sim import BTC_USDT_PERP, FaultPlan, MarketPlayer, SimExchange, SimVenue
 from opensqt.model import GridMode, Order
 from opensqt.runtime.settle import settle
+from opensqt.store import BotRecord, StoreWriter, open_store
 from opensqt.testing.tapes import Row, make_tape
 from opensqt.trading.logic import GridParams, parse_client_order_id
 
@@ -113,3 +115,28 @@ async def run_grid(
             await settle()
         tg.cancel_scope.cancel()
     return run
+
+
+async def store_session(
+    url: str, exchange: SimExchange, clock: ManualClock, rows: Sequence[Row], *, crash: bool
+) -> GridEngine:
+    """One life of an engine on the SQLite (or PostgreSQL) store at `url`: start, play `rows`, stop without
+    cancelling its orders; `crash` stops it before the journal's queued writes are flushed (as kill -9)."""
+    store = open_store(url)
+    store.bots.register(BotRecord("bot", "grid", "sim", "x", T0, T0))
+    writer = StoreWriter(store)
+    paused: list[str] = []
+    journal = StoreJournal(store, writer, bot="bot", venue="sim", quote="USDT", on_failure=paused.append)
+    engine = GridEngine(exchange, config(cancel_on_exit=False), clock, journal=journal)
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        await tg.start(journal.run)
+        tg.start_soon(engine.run)
+        await settle()
+        await play(engine, exchange, clock, rows)
+        if not crash:
+            await journal.flush()
+        tg.cancel_scope.cancel()
+    assert paused == []
+    store.close()
+    return engine

@@ -7,40 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import anyio
-
 from opensqt.clock import ManualClock
-from opensqt.engines.grid_engine import GridEngine
-from opensqt.engines.store_journal import StoreJournal
 from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue
 from opensqt.model import SlotStatus
-from opensqt.runtime.settle import settle
-from opensqt.store import BotRecord, StoreWriter, migrate, open_store
+from opensqt.store import migrate, open_store
 from opensqt.testing.tapes import make_tape
-from tests.engines.harness import SYMBOL, T0, config, play
-
-
-async def _session(
-    url: str, exchange: SimExchange, clock: ManualClock, rows: list, *, crash: bool
-) -> GridEngine:
-    store = open_store(url)
-    store.bots.register(BotRecord("bot", "grid", "sim", "x", T0, T0))
-    writer = StoreWriter(store)
-    paused: list[str] = []
-    journal = StoreJournal(store, writer, bot="bot", venue="sim", quote="USDT", on_failure=paused.append)
-    engine = GridEngine(exchange, config(cancel_on_exit=False), clock, journal=journal)
-    async with anyio.create_task_group() as tg:
-        await tg.start(writer.run)
-        await tg.start(journal.run)
-        tg.start_soon(engine.run)
-        await settle()
-        await play(engine, exchange, clock, rows)
-        if not crash:
-            await journal.flush()
-        tg.cancel_scope.cancel()
-    assert paused == []
-    store.close()
-    return engine
+from tests.engines.harness import SYMBOL, T0, store_session
 
 
 async def test_restart_after_a_crash_ends_in_the_venue_state(tmp_path: Path) -> None:
@@ -50,7 +22,7 @@ async def test_restart_after_a_crash_ends_in_the_venue_state(tmp_path: Path) -> 
     venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
     exchange = SimExchange(venue)
     # session 1: buys rest at 59900/59800/59700, the 59900 one fills and its sell rests at 60000
-    first = await _session(
+    first = await store_session(
         url,
         exchange,
         clock,
@@ -73,7 +45,9 @@ async def test_restart_after_a_crash_ends_in_the_venue_state(tmp_path: Path) -> 
     )
     assert cancelled.status.value == "canceled"
     # session 2 on the same store and venue
-    second = await _session(url, exchange, clock, [("trade", T0 + 5000, "59760", "0.1", "buy")], crash=False)
+    second = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "59760", "0.1", "buy")], crash=False
+    )
     slots = second.slots
     assert slots.inventory == sum((p.size for p in venue.positions([SYMBOL])), Decimal(0)) == Decimal("0.016")
     assert slots.round_trips == 1 and slots.realized_pnl == Decimal("1.6000")
@@ -104,7 +78,7 @@ async def test_a_stale_open_record_of_an_older_attempt_does_not_hide_the_live_or
     clock = ManualClock(T0)
     venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
     exchange = SimExchange(venue)
-    await _session(
+    await store_session(
         url,
         exchange,
         clock,
@@ -131,6 +105,8 @@ async def test_a_stale_open_record_of_an_older_attempt_does_not_hide_the_live_or
     store.close()
     # the live sell (attempt 2) fills while down
     await MarketPlayer(make_tape([("trade", T0 + 3000, "60050", "1", "buy")]), [exchange], clock=clock).run()
-    second = await _session(url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False)
+    second = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False
+    )
     assert second.slots.inventory == 0 == sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
     assert second.slots.round_trips == 1 and second.slots.realized_pnl == Decimal("1.6000")

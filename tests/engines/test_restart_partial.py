@@ -8,40 +8,15 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-import anyio
-
 from opensqt.clock import ManualClock
-from opensqt.engines.grid_engine import GridEngine
-from opensqt.engines.store_journal import StoreJournal
 from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue
 from opensqt.model import SlotStatus
 from opensqt.runtime.settle import settle
-from opensqt.store import BotRecord, StoreWriter, migrate, open_store
-from opensqt.testing.tapes import Row, make_tape
-from tests.engines.harness import SYMBOL, T0, config, play
+from opensqt.store import migrate, open_store
+from opensqt.testing.tapes import make_tape
+from tests.engines.harness import SYMBOL, T0, store_session
 
 BUY = Decimal("59900.0")  # the first buy level under a 60000 start (interval 100): 0.016 BTC
-
-
-async def _session(url: str, exchange: SimExchange, clock: ManualClock, rows: list[Row]) -> GridEngine:
-    store = open_store(url)
-    store.bots.register(BotRecord("bot", "grid", "sim", "x", T0, T0))
-    writer = StoreWriter(store)
-    paused: list[str] = []
-    journal = StoreJournal(store, writer, bot="bot", venue="sim", quote="USDT", on_failure=paused.append)
-    engine = GridEngine(exchange, config(cancel_on_exit=False), clock, journal=journal)
-    async with anyio.create_task_group() as tg:
-        await tg.start(writer.run)
-        await tg.start(journal.run)
-        tg.start_soon(engine.run)
-        await settle()
-        await play(engine, exchange, clock, rows)
-        # everything the engine decided is written, then it stops without cancelling (as under kill -9)
-        await journal.flush()
-        tg.cancel_scope.cancel()
-    assert paused == []
-    store.close()
-    return engine
 
 
 def _venue_position(venue: SimVenue) -> Decimal:
@@ -74,11 +49,12 @@ async def _first_session_leaves_a_partial_buy(url: str) -> tuple[SimVenue, SimEx
     venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
     exchange = SimExchange(venue)
     # a print of 0.010 at the 59900 buy's own price fills 0.010 of its 0.016
-    first = await _session(
+    first = await store_session(
         url,
         exchange,
         clock,
         [("trade", T0 + 1000, "60000", "0.5", "buy"), ("trade", T0 + 2000, "59900", "0.010", "sell")],
+        crash=False,
     )
     slot = first.slots.slot(BUY)
     assert slot is not None and slot.slot_status is SlotStatus.LOCKED and slot.client_order_id is not None
@@ -92,7 +68,9 @@ async def test_a_partial_buy_that_filled_while_down_is_booked_once(tmp_path: Pat
     # down: the rest of the buy fills
     await MarketPlayer(make_tape([("trade", T0 + 3000, "59850", "1", "sell")]), [exchange], clock=clock).run()
     assert _venue_position(venue) == Decimal("0.016")
-    second = await _session(url, exchange, clock, [("trade", T0 + 5000, "59870", "0.001", "buy")])
+    second = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "59870", "0.001", "buy")], crash=False
+    )
     assert second.slots.inventory == _venue_position(venue) == Decimal("0.016")
     slot = second.slots.slot(BUY)
     assert slot is not None and slot.position_qty == Decimal("0.016")
@@ -105,7 +83,9 @@ async def test_a_partial_buy_that_filled_while_down_is_booked_once(tmp_path: Pat
 async def test_a_partial_buy_still_resting_at_restart_keeps_working(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
     venue, exchange, clock, cid = await _first_session_leaves_a_partial_buy(url)
-    second = await _session(url, exchange, clock, [("trade", T0 + 5000, "59950", "0.001", "buy")])
+    second = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "59950", "0.001", "buy")], crash=False
+    )
     # the order rests on, still the slot's, and its partial fill is held once
     slot = second.slots.slot(BUY)
     assert slot is not None and slot.slot_status is SlotStatus.LOCKED and slot.client_order_id == cid
@@ -116,6 +96,8 @@ async def test_a_partial_buy_still_resting_at_restart_keeps_working(tmp_path: Pa
     await MarketPlayer(make_tape([("trade", T0 + 6000, "59850", "1", "sell")]), [exchange], clock=clock).run()
     await settle()
     assert second.slots.inventory == Decimal("0.010")  # the second engine has stopped: nothing applied
-    third = await _session(url, exchange, clock, [("trade", T0 + 7000, "59870", "0.001", "buy")])
+    third = await store_session(
+        url, exchange, clock, [("trade", T0 + 7000, "59870", "0.001", "buy")], crash=False
+    )
     assert third.slots.inventory == _venue_position(venue) == Decimal("0.016")
     assert _store_fills(url) == _venue_fills(venue)
