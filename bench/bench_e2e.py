@@ -43,8 +43,8 @@ from tests.e2e.harness import (  # noqa: E402
     Venue,
     loopback_venue,
     market_maker,
+    run_until_trading,
     stop,
-    wait_for,
     write_config,
 )
 
@@ -265,16 +265,7 @@ def main() -> None:
             else market_maker(config, work / "mm.log", "--log-level", "WARNING")
         )
         with mm_cm as mm:
-
-            def trading() -> bool:
-                assert mm.proc.poll() is None, mm.output()[-3000:]
-                if "[trading]" in mm.output():
-                    return True
-                venue.tape(*OPENING)  # prices are websocket-only: print until the first one lands
-                time.sleep(0.1)
-                return False
-
-            wait_for(trading, 60, "market_maker to trade")
+            run_until_trading(venue, mm, OPENING, 60)  # prices are websocket-only: print until one lands
             orders = wait_orders(venue, "buy")
             started = time.monotonic()
             rss_start = rss_mb(mm.proc.pid)

@@ -37,7 +37,7 @@ from opensqt.risk import (
     grid_slot_decoder,
     reconcile,
 )
-from opensqt.trading.logic import grid_centre, parse_client_order_id
+from opensqt.trading.logic import client_order_id, grid_centre, parse_client_order_id
 from opensqt.trading.state import SlotChange, SlotStateError, restore_slots_from_position
 
 if TYPE_CHECKING:
@@ -114,10 +114,46 @@ class GridRecovery:
                     await self.engine.executor.cancel(
                         [CancelOrder(cid, self.engine.symbol, order.venue_order_id, "restart")]
                     )
+        known = {order.client_order_id for order in orders}
+        for slot in stored:
+            await self.find_unrecorded_close(slot, known, now)
         self.engine._release_early_updates()
         self.engine._notice(
             "restore", f"restored {len(stored)} slots and {len(orders)} open orders from the store"
         )
+
+    async def find_unrecorded_close(self, stored: Slot, known: set[str], now_ms: int) -> None:
+        """A kill between an order's send and the journal's commit leaves an order the venue has and the store
+        never saw. For a slot still holding after restore that order is its close, with the id of the slot's
+        next attempt (the journal writes each order before the slot state that follows it, in order, so the
+        store's attempt counter is normally one behind the unrecorded order). Asked of the venue; found, it
+        is re-attached and settled, so a close that filled while down is booked instead of leaving the slot
+        holding what the venue sold. (An unrecorded opening order that filled is not looked for here:
+        reconciliation sees the position gap and trips the breaker.)"""
+        slots, engine = self.engine.slots, self.engine
+        slot = slots.slot(stored.price)
+        if slot is None or slot.slot_status is not SlotStatus.FREE or slot.position_qty <= 0:
+            return
+        if slot.position_side is None or engine.instrument is None:
+            return
+        side = Side.SELL if slot.position_side is Side.BUY else Side.BUY
+        cid = client_order_id(
+            engine.params.bot_tag, side, stored.price, stored.attempt + 1, engine.instrument.tick_size
+        )
+        if cid in known:
+            return
+        try:
+            order = await engine._retry(engine.exchange.fetch_order, engine.symbol, cid)
+        except OrderNotFound:
+            return
+        try:
+            slots.reattach(stored.price, command_of(order), Decimal(0), Decimal(0), now_ms)
+        except SlotStateError as exc:
+            logger.warning("restore: unrecorded order {} not re-attached: {}", cid, exc)
+            return
+        logger.warning("restore: order {} reached the venue but not the store; taken back", cid)
+        slots.on_ack(cid)  # accepted; what it filled is booked by the query, as one recorded fill
+        await self.settle(cid)
 
     def attempt(self, client_order_id: str) -> int:
         assert self.engine.instrument is not None

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -191,3 +191,20 @@ def local_position(slots: list[Any]) -> Decimal:
     return sum(
         (s.position_qty if s.position_side is not Side.SELL else -s.position_qty for s in slots), Decimal(0)
     )
+
+
+def run_until_trading(
+    venue: Venue, mm: MarketMaker, opening: Sequence[list[Any]], timeout: float = 40
+) -> None:
+    """Prices are websocket-only: publish the `opening` prints until market_maker has its first price and
+    trades (its trade subscription may land between two pushes)."""
+
+    def trading() -> bool:
+        assert mm.proc.poll() is None, mm.output()[-3000:]
+        if "[trading]" in mm.output():
+            return True
+        venue.tape(*opening)
+        time.sleep(0.1)
+        return False
+
+    wait_for(trading, timeout, "market_maker to trade")

@@ -4,7 +4,6 @@ fallback, insufficient margin and the margin lock, a user-stream drop with a fil
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import (
-    MarketMaker,
     Venue,
     local_position,
     loopback_venue,
     market_maker,
+    run_until_trading,
     stop,
     store_view,
     wait_for,
@@ -46,25 +45,10 @@ def _open(venue: Venue) -> dict[str, tuple[str, str]]:
     return {o["price"]: (o["side"], o["amount"]) for o in venue.state()["open_orders"]}
 
 
-def _run_until_priced(venue: Venue, mm: MarketMaker, opening: tuple[list[str], ...]) -> None:
-    """Prices are websocket-only: publish the opening prints until market_maker has its first price and
-    trades (its trade subscription may land between two pushes)."""
-
-    def trading() -> bool:
-        assert mm.proc.poll() is None, mm.output()[-3000:]
-        if "[trading]" in mm.output():
-            return True
-        venue.tape(*opening)
-        time.sleep(0.1)
-        return False
-
-    wait_for(trading, 40, "market_maker to trade")
-
-
 def test_start_up_order_fill_and_follow_up_sell(venue: Venue, tmp_path: Path) -> None:
     config, opening = _start(venue, tmp_path)
     with market_maker(config, tmp_path / "mm.log") as mm:
-        _run_until_priced(venue, mm, opening)
+        run_until_trading(venue, mm, opening)
         wait_for(lambda: set(_open(venue)) == GRID, 10, "the three grid buys")
         assert _open(venue) == {p: ("buy", "0.002") for p in GRID}
 
@@ -128,7 +112,7 @@ def test_post_only_rejected_three_times_then_limit(venue: Venue, tmp_path: Path)
     opening = (["book", "59939.9", "1", "59940.0", "1"], ["trade", "60010.0", "0.5", "buy"])
     config, _ = _start(venue, tmp_path)
     with market_maker(config, tmp_path / "mm.log") as mm:
-        _run_until_priced(venue, mm, opening)
+        run_until_trading(venue, mm, opening)
         wait_for(lambda: len(_by_price(venue, "59950")) >= 4, 15, "three rejections and the fallback")
         assert _by_price(venue, "59950")[:4] == [
             ("BUY", "GTX", -5022),
@@ -150,7 +134,7 @@ def test_insufficient_margin_locks_buys(tmp_path: Path) -> None:
     with loopback_venue(tmp_path / "venue.log", "--mode", "scripted", "--balance", "130") as venue:
         config, opening = _start(venue, tmp_path, margin_lock_duration_seconds=3)
         with market_maker(config, tmp_path / "mm.log") as mm:
-            _run_until_priced(venue, mm, opening)
+            run_until_trading(venue, mm, opening)
             wait_for(lambda: any(o["code"] == -2019 for o in venue.order_requests()), 15, "a -2019 answer")
             requests = venue.order_requests()
             refused = next(o for o in requests if o["code"] == -2019)
@@ -171,7 +155,7 @@ def test_insufficient_margin_locks_buys(tmp_path: Path) -> None:
 def test_rate_limit_answer_is_waited_out(venue: Venue, tmp_path: Path) -> None:
     config, opening = _start(venue, tmp_path)
     with market_maker(config, tmp_path / "mm.log") as mm:
-        _run_until_priced(venue, mm, opening)
+        run_until_trading(venue, mm, opening)
         wait_for(lambda: set(_open(venue)) == GRID, 10, "the three grid buys")
         venue.call("/faults", {"rate_limit_next": 1, "retry_after_s": 1})
         venue.tape(["book", "59939.9", "1", "59940.0", "1"], ["trade", "59940.0", "0.5", "sell"])
@@ -189,7 +173,7 @@ def test_rate_limit_answer_is_waited_out(venue: Venue, tmp_path: Path) -> None:
 def test_user_stream_drop_loses_no_fill(venue: Venue, tmp_path: Path) -> None:
     config, opening = _start(venue, tmp_path)
     with market_maker(config, tmp_path / "mm.log") as mm:
-        _run_until_priced(venue, mm, opening)
+        run_until_trading(venue, mm, opening)
         wait_for(lambda: set(_open(venue)) == GRID, 10, "the three grid buys")
         # Drop the user stream and fill the 59,950 buy before market_maker can reconnect.
         answer = venue.call(

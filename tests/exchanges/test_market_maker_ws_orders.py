@@ -5,7 +5,6 @@ API (batches stay on REST's batchOrders). Mirrors tests/e2e/test_market_maker_lo
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,11 +13,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import (
-    MarketMaker,
     Venue,
     local_position,
     loopback_venue,
     market_maker,
+    run_until_trading,
     stop,
     store_view,
     wait_for,
@@ -59,21 +58,9 @@ def _order_entries(venue: Venue) -> list[dict[str, Any]]:
     return out
 
 
-def _run_until_priced(venue: Venue, mm: MarketMaker) -> None:
-    def trading() -> bool:
-        assert mm.proc.poll() is None, mm.output()[-3000:]
-        if "[trading]" in mm.output():
-            return True
-        venue.tape(*OPENING)
-        time.sleep(0.1)
-        return False
-
-    wait_for(trading, 40, "market_maker to trade")
-
-
 def test_round_trip_with_single_orders_over_the_ws_api(venue: Venue, tmp_path: Path) -> None:
     with market_maker(_config(venue, tmp_path), tmp_path / "mm.log") as mm:
-        _run_until_priced(venue, mm)
+        run_until_trading(venue, mm, OPENING)
         wait_for(lambda: set(_open(venue)) == GRID, 10, "the three grid buys")
         assert _open(venue) == {p: ("buy", "0.002") for p in GRID}
 

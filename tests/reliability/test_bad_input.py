@@ -175,7 +175,8 @@ def _loads_or_names_line(load: object, path: Path) -> None:
         data = load(path, BTC_USDT_PERP)  # type: ignore[operator]
     except DataError as exc:
         assert exc.field, str(exc)
-        assert "line" in str(exc) or exc.field == "file", str(exc)
+        # located: a line of the file, a data row (an order problem found after parsing), or the file
+        assert "line" in str(exc) or " row " in str(exc) or exc.field == "file", str(exc)
         return
     assert isinstance(data, MarketData)
 
