@@ -315,7 +315,7 @@ class ConcurrencyConfig(Section):
         default_factory=list,
         description=(
             "CPUs the trading process is pinned to (Linux; empty: wherever the OS schedules it). Checked at "
-            "start against the CPUs the process may use."
+            "start against the machine's CPUs and the process's cpuset (exit 2 if refused)."
         ),
         expects="a list of distinct CPU numbers",
         item_expects="a CPU number from 0 to 4095",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import selectors
 import time
-from collections.abc import Callable
 from typing import Any
 
 
@@ -40,5 +39,4 @@ def busy_poll_loop() -> asyncio.AbstractEventLoop:
 
 def loop_options(busy_poll: bool) -> dict[str, Any]:
     """`anyio.run`'s backend options for the configured event loop: the default one, or the polling one."""
-    factory: Callable[[], asyncio.AbstractEventLoop] | None = busy_poll_loop if busy_poll else None
-    return {"loop_factory": factory} if factory is not None else {}
+    return {"loop_factory": busy_poll_loop} if busy_poll else {}

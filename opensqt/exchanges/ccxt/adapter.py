@@ -159,7 +159,7 @@ class CcxtExchange(UserStreamMixin):
         # before the reader runs. Those messages wait, in order, until the reader and the order worker it
         # wakes have had their turn (`DEFER_ROUNDS` passes of the event loop), then go to ccxt as before.
         deferred: deque[tuple[Any, Any]] = deque()
-        window = [False]  # a drain is scheduled: messages other than order pushes wait for it
+        held = False  # a drain is scheduled: messages other than order pushes wait for it
 
         def dropped(ws_client: Any, exc: Exception) -> None:
             from ccxt.base.errors import NetworkError as CcxtNetworkError
@@ -175,27 +175,29 @@ class CcxtExchange(UserStreamMixin):
                 return None
 
         def drain(rounds: int) -> None:
+            nonlocal held
             if rounds > 1:
                 asyncio.get_running_loop().call_soon(drain, rounds - 1)
                 return
-            window[0] = False
-            while deferred and not window[0]:
+            held = False
+            while deferred:
                 to_ccxt(*deferred.popleft())
 
         def guarded(ws_client: Any, message: Any) -> Any:
+            nonlocal held
             try:
                 if direct and self.take_order_push(message):
-                    if not window[0]:
+                    if not held:
                         try:
                             asyncio.get_running_loop().call_soon(drain, DEFER_ROUNDS)
-                            window[0] = True
+                            held = True
                         except RuntimeError:  # no event loop (a replay in a test): no reader to let first
                             pass
                     return None
             except Exception as exc:
                 dropped(ws_client, exc)
                 return None
-            if window[0] or deferred:
+            if held:
                 deferred.append((ws_client, message))
                 return None
             return to_ccxt(ws_client, message)

@@ -126,11 +126,12 @@ class UserStreamMixin:
 
     def _push_symbol(self, market_id: Any) -> str | None:
         """The unified symbol of a USDT-M market id, as ccxt's `parse_ws_order` finds it (remembered)."""
-        symbol = self._push_symbols.get(market_id) if isinstance(market_id, str) else None
-        if symbol is None and isinstance(market_id, str) and market_id in (self._client.markets_by_id or {}):
-            symbol = self._push_symbols[market_id] = self._client.safe_symbol(
-                market_id, None, None, "contract"
-            )
+        if not isinstance(market_id, str):
+            return None
+        symbol = self._push_symbols.get(market_id)
+        if symbol is None and market_id in (self._client.markets_by_id or {}):
+            symbol = self._client.safe_symbol(market_id, None, None, "contract")
+            self._push_symbols[market_id] = symbol
         return symbol
 
     async def _watch_orders_direct(self, symbol: str | None) -> list[OrderUpdated]:

@@ -236,12 +236,7 @@ class SlotManager:
         An order adding to inventory needs an empty slot; a closing order may not exceed what is held.
         """
         # built, not stored, until every check passed: a refusal leaves the book as it was
-        slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
-        cid = command.client_order_id
-        if slot.slot_status is not _FREE:
-            raise SlotStateError(f"slot {price}: reserve needs FREE, it is {slot.slot_status.value}")
-        if cid in self._orders:
-            raise SlotStateError(f"slot {price}: client order id {cid} was already used")
+        slot = self._free_slot(price, command.client_order_id, "reserve")
         held = slot.position_qty
         opening = held <= 0 or command.side is slot.position_side
         if opening and held > 0:
@@ -259,12 +254,8 @@ class SlotManager:
         counted twice nor lost. Refused unless the slot is FREE and what it holds agrees with `booked`."""
         if booked == 0:
             return self.reserve(price, command, now_ms)
-        slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
         cid = command.client_order_id
-        if slot.slot_status is not _FREE:
-            raise SlotStateError(f"slot {price}: reattach needs FREE, it is {slot.slot_status.value}")
-        if cid in self._orders:
-            raise SlotStateError(f"slot {price}: client order id {cid} was already used")
+        slot = self._free_slot(price, cid, "reattach")
         if not ZERO < booked <= command.quantity:
             raise SlotStateError(f"slot {price}: {cid} booked {booked} of {command.quantity}")
         held = slot.position_qty
@@ -277,6 +268,15 @@ class SlotManager:
                 f"slot {price}: holds {held}; {cid} has {command.quantity - booked} left to close"
             )
         return self._pend(slot, command, opening, booked, booked_value, now_ms)
+
+    def _free_slot(self, price: Decimal, cid: str, action: str) -> Slot:
+        """The slot at `price` (built, not stored, if new) when `action` may put order `cid` on it."""
+        slot = self._slots.get(price) or Slot(price=price, attempt=self._retired.get(price, 0))
+        if slot.slot_status is not _FREE:
+            raise SlotStateError(f"slot {price}: {action} needs FREE, it is {slot.slot_status.value}")
+        if cid in self._orders:
+            raise SlotStateError(f"slot {price}: client order id {cid} was already used")
+        return slot
 
     def _pend(
         self, slot: Slot, command: PlaceOrder, opening: bool, booked: Decimal, value: Decimal, now_ms: int
