@@ -240,7 +240,7 @@ class GridRecovery:
             fill = self.missed_fill(order, order.filled - known)
         if slot is not None and slot.slot_status is SlotStatus.PENDING:
             self.engine.slots.on_ack(client_order_id, order)
-        self.engine._apply_updates([OrderUpdated(order, fill)])
+        self.engine._apply_updates([OrderUpdated(order, fill, recovered=fill is not None)])
 
     def missed_fill(self, order: Order, quantity: Decimal) -> Fill:
         assert self.engine.instrument is not None

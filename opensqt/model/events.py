@@ -25,11 +25,14 @@ class OrderUpdated:
     """A venue's report on one of our orders: the order as it now stands, and the execution that changed it.
 
     Idempotency keys on (venue order id, cumulative filled, status rank) and on the fill's trade id,
-    never on arrival order.
+    never on arrival order. `recovered`: the fill was put together from an order query, not reported by the
+    venue: it stands for every execution up to `order.filled`, whatever trade ids the venue gave them, so a
+    later report of one of those executions is not new.
     """
 
     order: Order
     fill: Fill | None = None
+    recovered: bool = False
 
     @property
     def filled(self) -> bool:

@@ -56,7 +56,8 @@ class _OrderTrack:
     status: OrderStatus | None = None  # None: not yet acknowledged
     filled: Decimal = ZERO  # high-water mark of cumulative filled
     value: Decimal = ZERO  # quote value of `filled`
-    trade_qty: Decimal = ZERO  # sum of the distinct fills seen
+    trade_qty: Decimal = ZERO  # sum of the distinct fills the venue reported
+    recovered_to: Decimal = ZERO  # cumulative filled already booked without trade ids (query, restart)
     trade_ids: set[str] = field(default_factory=set)
     cancel_requested: bool = False
     ambiguous: bool = False
@@ -306,7 +307,7 @@ class SlotManager:
             command.post_only,
             filled=booked,
             value=value,
-            trade_qty=booked,  # its fills seen so far: a later report of them under another id is not new
+            recovered_to=booked,  # filled before the restart: a later report of those executions is not new
         )
         self._retired.pop(slot.price, None)
         self._store(after)
@@ -411,18 +412,28 @@ class SlotManager:
             track.trade_ids.add(fill.trade_id)
         else:
             fill = None
-        if fill is not None and track.trade_qty + fill.quantity > track.quantity:
-            # more fills than the order's size: this one was booked already under another id (a fill the
-            # engine recovered from an order query, reported late by the stream): count it once only
+        if fill is not None and event.recovered:
+            track.recovered_to = max(track.recovered_to, order.filled)
+        elif fill is not None and (
+            (track.recovered_to and order.filled <= track.recovered_to)
+            or track.trade_qty + fill.quantity > track.quantity
+        ):
+            # An execution at or below the cumulative an order query (or the store) already booked: the
+            # venue's report of it under its own trade id is not new. Venues report a fill with the
+            # order's cumulative at or after that execution, never before, so nothing newer is dropped.
+            # More fills than the order's size: one was booked under another id; count it once only.
             fill = None
-        if fill is not None:
+        elif fill is not None:
             track.trade_qty += fill.quantity
+        if fill is not None:
             fee = fill.fee
             account = self._account(track.slot_price)
             account.fees += fee
             self._fees += fee
             reasons.append("fee")
-        filled = min(max(order.filled, track.trade_qty), track.quantity)
+        # never above what the venue can have filled: its cumulative, its distinct reported fills, or what a
+        # query saw; a sum mixing the query's booking with the venue's trade ids would count executions twice
+        filled = min(max(order.filled, track.trade_qty, track.recovered_to), track.quantity)
         if filled > track.filled:
             delta = filled - track.filled
             if order.average_price is not None and order.filled == filled and filled > 0:
