@@ -117,6 +117,7 @@ class GridRecovery:
         known = {order.client_order_id for order in orders}
         for slot in stored:
             await self.find_unrecorded_close(slot, known, now)
+        await self.find_unrecorded_opens(stored, known, now)
         self.engine._release_early_updates()
         self.engine._notice(
             "restore", f"restored {len(stored)} slots and {len(orders)} open orders from the store"
@@ -154,6 +155,60 @@ class GridRecovery:
         logger.warning("restore: order {} reached the venue but not the store; taken back", cid)
         slots.on_ack(cid)  # accepted; what it filled is booked by the query, as one recorded fill
         await self.settle(cid)
+
+    async def find_unrecorded_opens(self, stored: list[Slot], known: set[str], now_ms: int) -> None:
+        """The same kill, for an opening order that filled while down: its slot came back empty, so nothing
+        holding points at it, and the venue's position exceeds what the slots hold. Only then (one position
+        query at restart otherwise) the venue is asked for the next id of the empty levels where the grid
+        was opening: the lattice around the price now and around the level the store saw last, nearest to
+        the price first, until the gap is explained or the levels run out. Each order found is re-attached
+        to its empty slot and settled (its fill booked once, as a recorded fill). What stays unexplained is
+        reconciliation's: it force-syncs a small gap and trips the breaker on a large one."""
+        engine, slots = self.engine, self.engine.slots
+        inst, latest = engine.instrument, engine.prices.latest
+        if inst is None or latest is None:
+            return
+        gap = await self.venue_position() - slots.inventory
+        if abs(gap) < inst.lot_size:
+            return
+        side = Side.BUY if gap > 0 else Side.SELL
+        mode = engine.params.grid_mode
+        if mode is (GridMode.SHORT if side is Side.BUY else GridMode.LONG):
+            return  # the mode never opens on that side: not an opening order
+        interval, tick = engine.interval, inst.tick_size
+        reach = max(engine.params.buy_window, engine.params.sell_window) + 1
+        anchors = [grid_centre(latest.price, interval, inst)]
+        if stored:
+            anchors.append(max(stored, key=lambda sl: sl.ts_update).price)
+        attempts = {slot.price: slot.attempt for slot in stored}
+        levels = {
+            (anchor + i * interval).quantize(tick)
+            for anchor in anchors
+            for i in range(-reach, reach + 1)
+            if anchor + i * interval > 0
+        }
+        for level in sorted(levels, key=lambda lv: (abs(lv - latest.price), lv)):
+            slot = slots.slot(level)
+            if slot is not None and (slot.slot_status is not SlotStatus.FREE or slot.position_qty):
+                continue
+            cid = client_order_id(engine.params.bot_tag, side, level, attempts.get(level, 0) + 1, tick)
+            if cid in known:
+                continue
+            try:
+                order = await engine._retry(engine.exchange.fetch_order, engine.symbol, cid)
+            except OrderNotFound:
+                continue
+            try:
+                slots.reattach(level, command_of(order), Decimal(0), Decimal(0), now_ms)
+            except SlotStateError as exc:
+                logger.warning("restore: unrecorded order {} not re-attached: {}", cid, exc)
+                continue
+            logger.warning("restore: opening order {} reached the venue but not the store; taken back", cid)
+            slots.on_ack(cid)
+            await self.settle(cid)
+            gap -= order.filled if side is Side.BUY else -order.filled
+            if abs(gap) < inst.lot_size or (gap > 0) is not (side is Side.BUY):
+                return
 
     def attempt(self, client_order_id: str) -> int:
         assert self.engine.instrument is not None

@@ -185,3 +185,42 @@ def test_kill_9_before_an_order_is_recorded(tmp_path: Path) -> None:
             run_until_trading(venue, mm, closing)
             _quiet(venue)
             _check(venue, data, 1)
+
+
+def test_kill_9_before_an_opening_order_is_recorded(tmp_path: Path) -> None:
+    # As above, for an opening order: the price rises, the grid trails up and places a buy at 60,000 that
+    # reaches the venue but not the store (held by a write lock); killed; the buy fills while down. Its slot
+    # comes back empty, so no holding slot points at it: restore sees the venue's position exceed the slots',
+    # asks for the next id of the empty levels near the price, finds the buy and books its fill.
+    data = tmp_path / "data"
+    with loopback_venue(tmp_path / "venue.log", "--mode", "scripted") as venue:
+        config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
+        with market_maker(config, tmp_path / "mm0.log") as mm:
+            run_until_trading(venue, mm, OPENING)
+            wait_for(lambda: len(venue.state()["open_orders"]) == 3, 10, "the three grid buys")
+            _quiet(venue)
+            lock = sqlite3.connect(data / "opensqt.sqlite", timeout=5)
+            lock.execute("BEGIN IMMEDIATE")  # market_maker's commits wait from here on
+            try:
+                venue.tape(["book", "60059.9", "1", "60060.0", "1"], ["trade", "60060.0", "0.5", "buy"])
+                wait_for(
+                    lambda: any(o["price"] == "60000.0" for o in venue.state()["open_orders"]),
+                    10,
+                    "the trailing buy at 60,000",
+                )
+                mm.proc.send_signal(signal.SIGKILL)
+                mm.proc.wait(10)
+            finally:
+                lock.rollback()
+                lock.close()
+        # down: a print through 60,000 fills that buy only
+        venue.tape(["book", "59989.9", "1", "59990.0", "1"], ["trade", "59990.0", "0.5", "sell"])
+        assert Decimal(venue.state()["position"]) > 0
+        reopening = (["book", "60009.9", "1", "60010.0", "1"], ["trade", "60010.0", "0.5", "buy"])
+        with market_maker(config, tmp_path / "mm1.log") as mm:
+            run_until_trading(venue, mm, reopening)
+            _quiet(venue)
+            _check(venue, data, 1)
+            assert _held_at(data, "60000.0") == Decimal(venue.state()["position"])
+            assert "taken back" in mm.output()
+            assert "BreakerTripped" not in mm.output() and "breaker" not in mm.output().lower()
