@@ -45,6 +45,8 @@ class LiveOrder:
         "reduce_only",
         "seq",
         "sign",
+        "snap",
+        "snap_filled",
         "status",
         "tif",
         "ts_create",
@@ -68,8 +70,25 @@ class LiveOrder:
         self.seq = vid
         self.status = OrderStatus.NEW
         self.ts_create = ts
+        self.snap: Order | None = None
+        self.snap_filled = 0
 
     def snapshot(self, ts: int) -> Order:
+        # The venue reports an order and returns it in one call (an ack, a cancel): when nothing changed in
+        # between, the same immutable snapshot serves both, and the slot book skips the repeat by identity.
+        snap = self.snap
+        if (
+            snap is not None
+            and snap.ts_event == ts
+            and snap.status is self.status
+            and self.filled == self.snap_filled
+        ):
+            return snap
+        snap = self.snap = self._snapshot(ts)
+        self.snap_filled = self.filled
+        return snap
+
+    def _snapshot(self, ts: int) -> Order:
         scale = self.m.scale
         filled = scale.qty(self.filled)
         return Order(

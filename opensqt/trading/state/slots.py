@@ -61,6 +61,7 @@ class _OrderTrack:
     trade_ids: set[str] = field(default_factory=set)
     cancel_requested: bool = False
     ambiguous: bool = False
+    last_report: Order | None = None  # the last order snapshot applied without a fill
 
 
 @dataclass(slots=True)
@@ -399,6 +400,8 @@ class SlotManager:
             track = None if cid is None else self._orders.get(cid)
         if track is None:
             return []  # not ours, or finished long ago: reconciliation's business
+        if order is track.last_report and event.fill is None:
+            return []  # the very report applied last (a venue that acks and streams one snapshot): no news
         if order.venue_order_id is not None and track.venue_order_id is None:
             track.venue_order_id = order.venue_order_id
             self._by_venue_id[order.venue_order_id] = track.client_order_id
@@ -461,6 +464,7 @@ class SlotManager:
             slot = self._apply_status(slot, track, accepted, order.ts_event, reasons)
         elif accepted and status.is_final:
             self._finish(track)
+        track.last_report = order if event.fill is None else None
         if slot == before and not reasons:
             return []
         self._store(slot)
