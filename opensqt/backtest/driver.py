@@ -251,7 +251,7 @@ class _Run:
             t = self._next_tick_due()
             if t > last_ts:
                 t = BIG  # the replay ends with its last row: no housekeeping after the data
-            k_tick = n if t >= BIG else int(np.searchsorted(ts, t, side="right"))
+            k_tick = n if t >= BIG else int(ts.searchsorted(t, side="right"))
             k = self._next_decision_row(cur, k_tick) if self.fast else cur
             stop = min(k, k_tick)
             if stop > cur:
@@ -302,14 +302,14 @@ class _Run:
     def _next_decision_row(self, cur: int, end: int) -> int:
         """The first trade row in [cur, end) the grid must decide on, else `end`."""
         rows = self.tr_rows
-        a = int(np.searchsorted(rows, cur))
-        b = int(np.searchsorted(rows, end))
+        a = int(rows.searchsorted(cur))
+        b = int(rows.searchsorted(end))
         if a >= b:
             return end
         if self.hot:
             return int(rows[a])
         if self.hot_ms < BIG:
-            b = min(b, int(np.searchsorted(self.tr_ts, self.hot_ms)))
+            b = min(b, int(self.tr_ts.searchsorted(self.hot_ms)))
             if a >= b:
                 return int(rows[a])
         px, lo, hi = self.tr_px, self.band_lo, self.band_hi
@@ -328,7 +328,7 @@ class _Run:
     # --- rows, ticks, decisions ------------------------------------------------------------------------
 
     def _set_price(self, row: int) -> None:
-        j = int(np.searchsorted(self.tr_rows, row, side="right")) - 1
+        j = int(self.tr_rows.searchsorted(row, side="right")) - 1
         if j < 0:
             return
         ticks = int(self.tr_px[j])

@@ -50,31 +50,31 @@ class DepthIndex:
         """Displayed size at `price` (ticks) on side `sign` (+1 bid, -1 ask) after the rows before `upto`."""
         key = price * 2 + (1 if sign > 0 else 0)
         keys = self._keys
-        a = int(np.searchsorted(keys, key, "left"))
-        b = int(np.searchsorted(keys, key, "right"))
+        a = int(keys.searchsorted(key, "left"))
+        b = int(keys.searchsorted(key, "right"))
         if a == b:
             return 0
         positions = self._order[a:b]
         rows, first, end = self._rows, self._first, self._end
-        i = int(np.searchsorted(rows, upto)) - 1  # the last book row before `upto`
+        i = int(rows.searchsorted(upto)) - 1  # the last book row before `upto`
         if i < 0:
             return 0
-        s = int(np.searchsorted(self._snaps, upto)) - 1
+        s = int(self._snaps.searchsorted(upto)) - 1
         snap_row = int(self._snaps[s]) if s >= 0 else -1
         starts = self._run_starts
-        r = int(np.searchsorted(starts, i, "right")) - 1
+        r = int(starts.searchsorted(i, "right")) - 1
         while True:
             run_lo = int(starts[r])
             last = snap_row >= int(rows[run_lo])
-            lo_row = int(np.searchsorted(rows, snap_row)) if last else run_lo
+            lo_row = int(rows.searchsorted(snap_row)) if last else run_lo
             lo_pos = int(first[lo_row])
-            j = int(np.searchsorted(positions, int(end[i]))) - 1
+            j = int(positions.searchsorted(int(end[i]))) - 1
             while j >= 0:
                 p = int(positions[j])
                 if p < lo_pos:
                     break
                 # the row of the run whose range starts at or before p: p counts only inside that range
-                k = lo_row + int(np.searchsorted(first[lo_row : i + 1], p, "right")) - 1
+                k = lo_row + int(first[lo_row : i + 1].searchsorted(p, "right")) - 1
                 if p < int(end[k]):
                     return int(self._qty[p])
                 j -= 1

@@ -97,10 +97,10 @@ class MarketState:
             snap_rows = book_rows[kinds[book_rows] == EventKind.SNAPSHOT]
             index = self.depth_index = (data, sym, book_rows, snap_rows)
         _, _, book_rows, snap_rows = index
-        rows = book_rows[np.searchsorted(book_rows, start) : np.searchsorted(book_rows, upto)]
+        rows = book_rows[book_rows.searchsorted(start) : book_rows.searchsorted(upto)]
         if not len(rows):
             return
-        last_snap = int(np.searchsorted(snap_rows, upto)) - 1
+        last_snap = int(snap_rows.searchsorted(upto)) - 1
         if last_snap >= 0 and snap_rows[last_snap] >= start:
             self.depth_bids.clear()
             self.depth_asks.clear()

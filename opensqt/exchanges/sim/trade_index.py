@@ -31,11 +31,11 @@ class TradeIndex:
 
     def before(self, upto: int) -> int:
         """How many of the trades are in rows before `upto`."""
-        return int(np.searchsorted(self.rows, upto))
+        return int(self.rows.searchsorted(upto))
 
     def since(self, ts_ms: int, end: int) -> int:
         """Index of the first trade at or after `ts_ms` among the first `end` trades."""
-        return int(np.searchsorted(self.ts[:end], ts_ms, side="left"))
+        return int(self.ts[:end].searchsorted(ts_ms, side="left"))
 
     def notional(self, lo: int, hi: int) -> int:
         """Sum of price x quantity (ticks x lots) over trades [lo, hi), exact."""

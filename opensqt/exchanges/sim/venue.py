@@ -11,8 +11,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-import numpy as np
-
 from opensqt.clock import ManualClock
 from opensqt.data.market_data import EventKind, MarketData
 from opensqt.exchanges.errors import (
@@ -166,7 +164,7 @@ class SimVenue(LedgerMixin):
         if data is None or scan is None:
             return self.drain()
         n = len(data)
-        end = n if until_ms is None else int(np.searchsorted(data.ts, until_ms, side="right"))
+        end = n if until_ms is None else int(data.ts.searchsorted(until_ms, side="right"))
         if max_rows is not None:
             end = min(end, self.cursor + max_rows)
         while self.cursor < end:
@@ -174,7 +172,7 @@ class SimVenue(LedgerMixin):
             if fast:
                 bound = end
                 if self._next_funding < BIG:
-                    bound = min(end, max(i, int(np.searchsorted(data.ts, self._next_funding, side="left"))))
+                    bound = min(end, max(i, int(data.ts.searchsorted(self._next_funding, side="left"))))
                 k = scan.next_interesting(i, bound)
                 if k > i:
                     self._sync(i, k)
