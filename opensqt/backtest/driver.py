@@ -26,7 +26,7 @@ from opensqt.backtest.klines import KlineSeries, aggregate
 from opensqt.backtest.result import BacktestResult, RunRecord
 from opensqt.data.files import load_market_file
 from opensqt.data.market_data import DataError, EventKind, MarketData
-from opensqt.engines.grid_config import GridEngineConfig, engine_config_from_settings
+from opensqt.engines.grid_config import GridEngineConfig, engine_config_from_settings, tick_problem
 from opensqt.engines.grid_core import GridCore, slot_orders
 from opensqt.exchanges.errors import VenueError
 from opensqt.exchanges.sim import DEFAULT_INSTRUMENTS, SimVenue
@@ -155,6 +155,9 @@ def run_backtest(
         raise DataError("market data: no rows to replay", field="rows")
     inst, warnings = resolve_instrument(cfg, data)
     engine = cfg.engine
+    problem = tick_problem(engine, inst)
+    if problem is not None:
+        raise ValueError(f"backtest: {problem}")
     warnings += data_warnings(data, engine.symbol, int(engine.price_stale_seconds * 1000))
     s = data.symbols.index(engine.symbol)
     if not np.any((data.kind == TRADE) & (data.sym == s)):

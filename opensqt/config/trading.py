@@ -75,7 +75,12 @@ class TradingConfig(Section):
     symbol: Symbol = setting(
         "BTC/USDT:USDT", "Instrument to trade, in ccxt unified form.", expects=SYMBOL_EXPECTS
     )
-    price_interval: Dec = setting(Decimal("50"), "Distance between grid levels, in quote currency.", gt=0)
+    price_interval: Dec = setting(
+        Decimal("50"),
+        "Distance between grid levels, in quote currency; a multiple of the symbol's tick size (checked "
+        "against the venue's market at start and at a reload).",
+        gt=0,
+    )
     order_amount: Dec = setting(
         Decimal("100"), "Quote amount per grid level (fixed amount: quantity = amount / price).", gt=0
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from opensqt.model import GridMode
+from opensqt.model import GridMode, Instrument
 from opensqt.risk import CircuitBreakerConfig, CleanupConfig, GlobalStrategy, RiskMonitorConfig
 from opensqt.trading.execution.executor import ExecutionParams
 from opensqt.trading.logic import GridParams, PostOnlyFallback
@@ -54,6 +54,21 @@ class GridEngineConfig:
     risk_monitor: RiskMonitorConfig | None = None
     breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
     divergence_limit: Decimal = Decimal("0.05")
+
+
+def tick_problem(config: GridEngineConfig, instrument: Instrument) -> str | None:
+    """Why the grid cannot trade `instrument` with this config, or None. Its levels are the centre (on the
+    tick) plus whole intervals, so an interval off the instrument's tick would put every level at a price the
+    venue refuses (and no client id can name it): refused at start, at a reload and by a backtest."""
+    interval, tick = config.params.interval, instrument.tick_size
+    if not interval % tick:
+        return None
+    below = (interval - interval % tick).quantize(tick)
+    near = f"{below} or {below + tick}" if below else f"{tick}"
+    return (
+        f"trading.price_interval: {interval} is not a multiple of {instrument.symbol}'s tick size {tick} "
+        f"(nearest: {near})"
+    )
 
 
 def engine_config_from_settings(settings: Settings, bot_tag: str | None = None) -> GridEngineConfig:

@@ -20,7 +20,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from loguru import logger
 
 from opensqt.clock import Clock
-from opensqt.engines.grid_config import GridEngineConfig
+from opensqt.engines.grid_config import GridEngineConfig, tick_problem
 from opensqt.engines.grid_core import GridCore, slot_orders
 from opensqt.engines.grid_events import (
     EngineEvent,
@@ -252,6 +252,9 @@ class GridEngine:
                 if self.symbol not in markets:
                     raise StartupError(f"symbol {self.symbol} is not listed on {self.exchange.name}")
                 self.instrument = self.core.instrument = markets[self.symbol]
+                problem = tick_problem(self.config, self.instrument)
+                if problem is not None:
+                    raise StartupError(problem)
                 self.phase = "starting order stream"
                 await tg.start(self._run_order_stream)
                 self.phase = "waiting for first price"
@@ -633,6 +636,9 @@ class GridEngine:
         """
         if config.symbol != self.symbol:
             raise ValueError(f"reload: symbol {config.symbol} differs from the running {self.symbol}")
+        problem = None if self.instrument is None else tick_problem(config, self.instrument)
+        if problem is not None:
+            raise ValueError(f"reload: {problem}")
         self.config = config
         self.core.reconfigure(config)
         self.prices.stale_after_ms = int(config.price_stale_seconds * 1000)

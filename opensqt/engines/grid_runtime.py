@@ -22,7 +22,7 @@ from anyio.abc import TaskGroup
 from loguru import logger
 
 from opensqt.clock import Clock, ManualClock, WallClock
-from opensqt.engines.grid_config import engine_config_from_settings
+from opensqt.engines.grid_config import engine_config_from_settings, tick_problem
 from opensqt.engines.grid_engine import GridEngine
 from opensqt.engines.grid_events import StartupError
 from opensqt.engines.journal import EngineJournal, NullJournal
@@ -363,7 +363,13 @@ def apply_reload(engine: GridEngine, holder: _SettingsHolder, load: Callable[[],
             logger.error("reload: {}", line)
         engine.journal.audit("config_reload", "refused: " + "; ".join(plan.lines()), now, actor="operator")
         return False
-    engine.apply_live_config(engine_config_from_settings(new, bot_tag=engine.params.bot_tag))
+    config = engine_config_from_settings(new, bot_tag=engine.params.bot_tag)
+    problem = None if engine.instrument is None else tick_problem(config, engine.instrument)
+    if problem is not None:
+        logger.error("reload refused: {}", problem)
+        engine.journal.audit("config_reload", f"refused: {problem}", now, actor="operator")
+        return False
+    engine.apply_live_config(config)
     if plan.touches("logging.level"):
         from opensqt.logs import set_level
 

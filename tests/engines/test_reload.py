@@ -69,6 +69,11 @@ def test_reload_applies_safe_keys_and_refuses_the_rest(tmp_path: Path) -> None:
         assert _ctl_reload(config).returncode == 0
         out = _wait(log, "config reload refused")
         assert "trading.symbol: BTC/USDT:USDT -> ETH/USDT:USDT: refused" in out
+        # a safe key with a value the running instrument cannot take: refused, the grid keeps trading
+        _config(config, data, buy_window=5, price_interval="10.05")
+        assert _ctl_reload(config).returncode == 0
+        out = _wait(log, "reload refused: trading.price_interval: 10.05 is not a multiple")
+        assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0  # SIGTERM: cancel, flush, exit 0 within 10 s
     finally:
@@ -82,6 +87,7 @@ def test_reload_applies_safe_keys_and_refuses_the_rest(tmp_path: Path) -> None:
         store.close()
     assert [(r.who, r.details["message"].split(":")[0]) for r in reloads] == [
         ("operator", "applied"),
+        ("operator", "refused"),
         ("operator", "refused"),
     ]
     # the pid file went with the process; a reload now says there is nothing to signal
