@@ -9,25 +9,20 @@ moves with the price, a closing quota tie) the band is the current price alone.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR
 
 from opensqt.engines.grid_core import GridCore
 from opensqt.model import GridMode, Side
-from opensqt.trading.logic.grid import grid_window, holds_near
-
-_HALF = Decimal("0.5")
-
-
-def _ceil(x: Decimal, tick: Decimal) -> int:
-    return int((x / tick).to_integral_value(rounding=ROUND_CEILING))
-
-
-def _floor(x: Decimal, tick: Decimal) -> int:
-    return int((x / tick).to_integral_value(rounding=ROUND_FLOOR))
+from opensqt.trading.logic.grid import GridWindow, holds_near
 
 
 def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
-    """[lo, hi] in ticks, containing `price_ticks`: every price in it gives the decision the current one."""
+    """[lo, hi] in ticks, containing `price_ticks`: every price in it gives the decision the current one.
+
+    Worked in integer ticks: levels are the centre (on the tick) plus whole intervals, and the interval is a
+    multiple of the tick (`tick_problem`), so each Decimal comparison of the decision is an integer one here;
+    only the min distance (a ratio of the interval) may fall between ticks, and enters as its floor and
+    ceiling."""
     price = core.price
     if price is None:
         return price_ticks, price_ticks
@@ -37,46 +32,57 @@ def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
     tick = inst.tick_size
     params = core.params
     interval = core.interval
-    units = (price / interval).to_integral_value(rounding=ROUND_HALF_UP)
-    lo = _ceil((units - _HALF) * interval, tick)
-    hi = _ceil((units + _HALF) * interval, tick) - 1
-    centre = grid_centre_of(units, core)
-    md = params.min_distance_ratio * interval
+    if interval % tick:
+        return price_ticks, price_ticks  # levels off the tick: no integer band (the engine refuses this)
+    step = int(interval / tick)
+    units = (2 * price_ticks + step) // (2 * step)  # round(price / interval), halves up, as grid_centre
+    lo = -((step - 2 * units * step) // 2)  # ceil((units - 1/2) × step)
+    hi = -((-2 * units * step - step) // 2) - 1  # ceil((units + 1/2) × step) - 1
+    centre = units * step
+    md = params.min_distance_ratio * step  # in ticks, maybe fractional
+    md_up = int(md.to_integral_value(rounding=ROUND_CEILING))
+    md_down = int(md.to_integral_value(rounding=ROUND_FLOOR))
     mode = params.grid_mode
     cuts: list[int] = []  # ticks t where some comparison differs between t - 1 and t
     if mode is not GridMode.SHORT:
         for i in range(1, params.buy_window + 1):
-            level = centre - i * interval
-            cuts += (_ceil(level + md, tick), _floor(level, tick) + 1)
+            level = centre - i * step
+            cuts += (level + md_up, level + 1)
     if mode is not GridMode.LONG:
         for i in range(1, params.sell_window + 1):
-            level = centre + i * interval
-            cuts += (_floor(level - md, tick) + 1, _ceil(level, tick))
-    lo_price = lo * tick
-    hi_price = hi * tick
+            level = centre + i * step
+            cuts += (level - md_up + 1, level)
     closing = 0
     lattice = False
     # only holding slots whose close can rest inside this centre's window can ever be chosen
-    window = grid_window(price, interval, params, inst)
+    centre_price = centre * tick
+    window = GridWindow(
+        centre_price,
+        centre_price - params.buy_window * interval,
+        centre_price + params.sell_window * interval,
+    )
     near = holds_near(core.slots.holds_by_side, core.slots.slots, window, interval, tick)
-    for _, slot in near:
+    for slot_price, slot in near:
         closing += 1
+        slot_ticks = slot_price / tick
+        if slot_ticks % 1:
+            return price_ticks, price_ticks  # a slot off the tick (not one the grid places): no integer band
         side = slot.position_side
         if side is None:
             side = Side.BUY if mode is GridMode.LONG else Side.SELL if mode is GridMode.SHORT else None
         # a closing level that stays beyond `price ± min_distance` over the whole centre band is chosen the
         # same way for every price in it: only levels the band can reach add cuts
         if side is Side.BUY:
-            target = slot.price + interval
-            if target - md > hi_price and target > hi_price:
+            target = int(slot_ticks) + step
+            if target - hi > md_down:  # beyond hi + md, hence beyond hi
                 continue
-            cuts += (_floor(target - md, tick) + 1, _ceil(target, tick))
+            cuts += (target - md_up + 1, target)
             lattice = True
         elif side is Side.SELL:
-            target = slot.price - interval
-            if target + md < lo_price and target < lo_price:
+            target = int(slot_ticks) - step
+            if lo - target > md_down:
                 continue
-            cuts += (_ceil(target + md, tick), _floor(target, tick) + 1)
+            cuts += (target + md_up, target + 1)
             lattice = True
     if closing > 1:
         quota = params.order_cleanup_threshold - core.slots.open_order_count
@@ -86,10 +92,9 @@ def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
     if lattice:
         # a closing order whose natural level the price has passed rests at the next lattice level beyond
         # `price ± min_distance`: that level moves with the price
-        for k in range(int(units) - 3, int(units) + 4):
-            x = k * interval
-            for y in (x - md, x + md, x):
-                f = _floor(y, tick)
+        for k in range(units - 3, units + 4):
+            x = k * step
+            for f in (x - md_up, x + md_down, x):
                 cuts += (f, f + 1, f + 2)
     below = [c for c in cuts if c <= price_ticks]
     above = [c for c in cuts if c > price_ticks]
@@ -98,9 +103,3 @@ def quiet_band(core: GridCore, price_ticks: int) -> tuple[int, int]:
     if above:
         hi = min(hi, min(above) - 1)
     return lo, hi
-
-
-def grid_centre_of(units: Decimal, core: GridCore) -> Decimal:
-    """The centre `grid_centre` gives for these interval units (on the tick grid)."""
-    inst = core.instrument
-    return inst.round_price(units * core.interval).quantize(inst.tick_size)
