@@ -237,6 +237,7 @@ class _Run:
         self.band_lo = 0
         self.band_hi = -1
         self.hot_ms = BIG
+        self.settled_inputs: tuple[object, ...] = ()
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -373,7 +374,28 @@ class _Run:
             if cancels:
                 places, chosen = core.dispatch(cancels, t)
                 self._execute(places, chosen, t)
+        if self._still_quiet(t):
+            return  # the decision was shown quiet for these inputs, and none of them changed
         self._decide(t)
+
+    def _inputs(self) -> tuple[object, ...]:
+        """What the decision reads besides the price and the time: the slot book (its version), the interval
+        and the flags."""
+        core = self.core
+        return core.slots.version, core.interval, core.risk_triggered, core.breaker.is_open, core.paused
+
+    def _still_quiet(self, t: int) -> bool:
+        """Fast path: a tick's decision changes nothing when the last settle found the grid quiet (not hot),
+        no timed change is due (`hot_ms`), the price is still inside the quiet band, and no input changed
+        (a risk kline that moved no state, a breaker tick that fired nothing, cleanup that cancelled
+        nothing). Staleness alone can only withhold commands, which a quiet decision has none to act on."""
+        return (
+            self.fast
+            and not self.hot
+            and t < self.hot_ms
+            and self.band_lo <= self.price_ticks <= self.band_hi
+            and self._inputs() == self.settled_inputs
+        )
 
     def _feed_dynamic(self, now: int, inclusive: bool) -> None:
         series = self.dyn_series
@@ -415,6 +437,7 @@ class _Run:
             self.hot = True
             return
         self.hot = False
+        self.settled_inputs = self._inputs()
         timed = core.next_timed_change(now)
         times = [x for x in (blocked, timed) if x is not None and x >= 0]
         self.hot_ms = min(times) if times else BIG
