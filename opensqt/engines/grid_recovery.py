@@ -129,8 +129,7 @@ class GridRecovery:
         next attempt (the journal writes each order before the slot state that follows it, in order, so the
         store's attempt counter is normally one behind the unrecorded order). Asked of the venue; found, it
         is re-attached and settled, so a close that filled while down is booked instead of leaving the slot
-        holding what the venue sold. (An unrecorded opening order that filled is not looked for here:
-        reconciliation sees the position gap and trips the breaker.)"""
+        holding what the venue sold. (An unrecorded opening order: `find_unrecorded_opens`.)"""
         slots, engine = self.engine.slots, self.engine
         slot = slots.slot(stored.price)
         if slot is None or slot.slot_status is not SlotStatus.FREE or slot.position_qty <= 0:
@@ -141,20 +140,26 @@ class GridRecovery:
         cid = client_order_id(
             engine.params.bot_tag, side, stored.price, stored.attempt + 1, engine.instrument.tick_size
         )
-        if cid in known:
-            return
+        if cid not in known:
+            await self.take_back(cid, stored.price, now_ms)
+
+    async def take_back(self, cid: str, slot_price: Decimal, now_ms: int) -> Order | None:
+        """Ask the venue for an order the store never recorded; found, re-attach it to its (FREE) slot and
+        settle it: what it filled is booked by the query, as one recorded fill. Returns the order found."""
+        engine = self.engine
         try:
             order = await engine._retry(engine.exchange.fetch_order, engine.symbol, cid)
         except OrderNotFound:
-            return
+            return None
         try:
-            slots.reattach(stored.price, command_of(order), Decimal(0), Decimal(0), now_ms)
+            engine.slots.reattach(slot_price, command_of(order), Decimal(0), Decimal(0), now_ms)
         except SlotStateError as exc:
             logger.warning("restore: unrecorded order {} not re-attached: {}", cid, exc)
-            return
+            return None
         logger.warning("restore: order {} reached the venue but not the store; taken back", cid)
-        slots.on_ack(cid)  # accepted; what it filled is booked by the query, as one recorded fill
+        engine.slots.on_ack(cid)
         await self.settle(cid)
+        return order
 
     async def find_unrecorded_opens(self, stored: list[Slot], known: set[str], now_ms: int) -> None:
         """The same kill, for an opening order that filled while down: its slot came back empty, so nothing
@@ -192,20 +197,9 @@ class GridRecovery:
             if slot is not None and (slot.slot_status is not SlotStatus.FREE or slot.position_qty):
                 continue
             cid = client_order_id(engine.params.bot_tag, side, level, attempts.get(level, 0) + 1, tick)
-            if cid in known:
+            order = None if cid in known else await self.take_back(cid, level, now_ms)
+            if order is None:
                 continue
-            try:
-                order = await engine._retry(engine.exchange.fetch_order, engine.symbol, cid)
-            except OrderNotFound:
-                continue
-            try:
-                slots.reattach(level, command_of(order), Decimal(0), Decimal(0), now_ms)
-            except SlotStateError as exc:
-                logger.warning("restore: unrecorded order {} not re-attached: {}", cid, exc)
-                continue
-            logger.warning("restore: opening order {} reached the venue but not the store; taken back", cid)
-            slots.on_ack(cid)
-            await self.settle(cid)
             gap -= order.filled if side is Side.BUY else -order.filled
             if abs(gap) < inst.lot_size or (gap > 0) is not (side is Side.BUY):
                 return

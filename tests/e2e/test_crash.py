@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,33 @@ def test_kill_9_while_an_order_is_partially_filled(tmp_path: Path) -> None:
             assert "not re-attached" not in mm.output() and "BreakerTripped" not in mm.output()
 
 
+def _kill_with_the_store_locked(
+    venue: Venue,
+    config: Path,
+    data: Path,
+    log: Path,
+    rows: tuple[list[str], ...],
+    sent: Callable[[], bool],
+    what: str,
+) -> None:
+    """Start trading, let the three grid buys rest, lock the database (market_maker's commits wait from then
+    on), play `rows`, wait until `sent` (an order that reached the venue, unrecorded), kill -9."""
+    with market_maker(config, log) as mm:
+        run_until_trading(venue, mm, OPENING)
+        wait_for(lambda: len(venue.state()["open_orders"]) == 3, 10, "the three grid buys")
+        _quiet(venue)
+        lock = sqlite3.connect(data / "opensqt.sqlite", timeout=5)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            venue.tape(*rows)
+            wait_for(sent, 10, what)
+            mm.proc.send_signal(signal.SIGKILL)
+            mm.proc.wait(10)
+        finally:
+            lock.rollback()
+            lock.close()
+
+
 def test_kill_9_before_an_order_is_recorded(tmp_path: Path) -> None:
     # The follow-up order of a fill reaches the venue, the kill lands before the store committed it (held
     # here by a write lock on the database), and it fills while market_maker is down. Restore asks the
@@ -162,21 +190,16 @@ def test_kill_9_before_an_order_is_recorded(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with loopback_venue(tmp_path / "venue.log", "--mode", "scripted") as venue:
         config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
-        with market_maker(config, tmp_path / "mm0.log") as mm:
-            run_until_trading(venue, mm, OPENING)
-            wait_for(lambda: len(venue.state()["open_orders"]) == 3, 10, "the three grid buys")
-            _quiet(venue)
-            lock = sqlite3.connect(data / "opensqt.sqlite", timeout=5)
-            lock.execute("BEGIN IMMEDIATE")  # market_maker's commits wait from here on
-            try:
-                # the 59,950 buy fills; its follow-up sell reaches the venue, unrecorded
-                venue.tape(["book", "59939.9", "1", "59940.0", "1"], ["trade", "59940.0", "0.5", "sell"])
-                wait_for(lambda: any(o["side"] == "sell" for o in venue.state()["open_orders"]), 10, "a sell")
-                mm.proc.send_signal(signal.SIGKILL)
-                mm.proc.wait(10)
-            finally:
-                lock.rollback()
-                lock.close()
+        # the 59,950 buy fills; its follow-up sell reaches the venue, unrecorded
+        _kill_with_the_store_locked(
+            venue,
+            config,
+            data,
+            tmp_path / "mm0.log",
+            (["book", "59939.9", "1", "59940.0", "1"], ["trade", "59940.0", "0.5", "sell"]),
+            lambda: any(o["side"] == "sell" for o in venue.state()["open_orders"]),
+            "a sell",
+        )
         # down: the sell fills, the venue is flat
         closing = (["book", "60069.9", "1", "60070.0", "1"], ["trade", "60070.0", "0.5", "buy"])
         venue.tape(*closing)
@@ -189,30 +212,21 @@ def test_kill_9_before_an_order_is_recorded(tmp_path: Path) -> None:
 
 def test_kill_9_before_an_opening_order_is_recorded(tmp_path: Path) -> None:
     # As above, for an opening order: the price rises, the grid trails up and places a buy at 60,000 that
-    # reaches the venue but not the store (held by a write lock); killed; the buy fills while down. Its slot
-    # comes back empty, so no holding slot points at it: restore sees the venue's position exceed the slots',
-    # asks for the next id of the empty levels near the price, finds the buy and books its fill.
+    # reaches the venue but not the store; killed; the buy fills while down. Its slot comes back empty, so no
+    # holding slot points at it: restore sees the venue's position exceed the slots', asks for the next id
+    # of the empty levels near the price, finds the buy and books its fill.
     data = tmp_path / "data"
     with loopback_venue(tmp_path / "venue.log", "--mode", "scripted") as venue:
         config = write_config(tmp_path / "mm.yaml", venue, data, price_interval=50)
-        with market_maker(config, tmp_path / "mm0.log") as mm:
-            run_until_trading(venue, mm, OPENING)
-            wait_for(lambda: len(venue.state()["open_orders"]) == 3, 10, "the three grid buys")
-            _quiet(venue)
-            lock = sqlite3.connect(data / "opensqt.sqlite", timeout=5)
-            lock.execute("BEGIN IMMEDIATE")  # market_maker's commits wait from here on
-            try:
-                venue.tape(["book", "60059.9", "1", "60060.0", "1"], ["trade", "60060.0", "0.5", "buy"])
-                wait_for(
-                    lambda: any(o["price"] == "60000.0" for o in venue.state()["open_orders"]),
-                    10,
-                    "the trailing buy at 60,000",
-                )
-                mm.proc.send_signal(signal.SIGKILL)
-                mm.proc.wait(10)
-            finally:
-                lock.rollback()
-                lock.close()
+        _kill_with_the_store_locked(
+            venue,
+            config,
+            data,
+            tmp_path / "mm0.log",
+            (["book", "60059.9", "1", "60060.0", "1"], ["trade", "60060.0", "0.5", "buy"]),
+            lambda: any(o["price"] == "60000.0" for o in venue.state()["open_orders"]),
+            "the trailing buy at 60,000",
+        )
         # down: a print through 60,000 fills that buy only
         venue.tape(["book", "59989.9", "1", "59990.0", "1"], ["trade", "59990.0", "0.5", "sell"])
         assert Decimal(venue.state()["position"]) > 0
