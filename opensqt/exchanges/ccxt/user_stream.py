@@ -9,6 +9,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
@@ -16,9 +17,10 @@ from loguru import logger
 from opensqt.exchanges import errors as ours
 from opensqt.exchanges.ccxt import parse
 from opensqt.exchanges.ccxt.binance_push import limit_order_from_push
-from opensqt.model import Order, OrderUpdated
+from opensqt.model import Fill, Order, OrderStatus, OrderUpdated
 
 T = TypeVar("T")
+ZERO = Decimal(0)
 
 SEEN_TRADES_MAX = 10_000
 RECOVERY_LOOKBACK_MS = 60_000
@@ -228,6 +230,7 @@ class UserStreamMixin:
         for sym in sorted(symbols):
             trades = await self._call(self._client.fetch_my_trades(sym, since))
             open_now = {o.venue_order_id: o for o in await self.fetch_open_orders(sym)}
+            found: list[tuple[Fill, Order]] = []
             for raw in trades:
                 fill = self._parse(parse.fill_from_trade, raw)
                 if fill.trade_id in self._seen_trades:
@@ -236,7 +239,9 @@ class UserStreamMixin:
                 order = open_now.get(fill.venue_order_id) or await self._final_state(sym, fill.venue_order_id)
                 if order is None:
                     continue
-                out.append(OrderUpdated(order, replace(fill, client_order_id=order.client_order_id)))
+                found.append((replace(fill, client_order_id=order.client_order_id), order))
+            for fill, order in as_of_each_trade(found):
+                out.append(OrderUpdated(order, fill))
                 self._note(order)
             for oid, before in list(self._known.items()):
                 if before.symbol != sym or oid in open_now:
@@ -256,3 +261,29 @@ class UserStreamMixin:
         except ours.OrderNotFound:
             return None
         return self._strip_prefix(self._parse(parse.order_from_ccxt, raw))
+
+
+def as_of_each_trade(found: Sequence[tuple[Fill, Order]]) -> list[tuple[Fill, Order]]:
+    """Recovered trades (in the venue's time order), each with the order as it stood right after it.
+
+    REST gives only the order's state now. Paired with that, an early trade would carry the cumulative of
+    later ones, and a reader could not tell it from a newer execution (the slot book drops a report at or
+    below the cumulative an order query already booked). Counting back from the state now: a trade's
+    cumulative is the order's less the trades after it; before the last one the order was partially filled
+    and its average price is not known."""
+    after: dict[str | None, Decimal] = {}
+    out: list[tuple[Fill, Order]] = []
+    for fill, order in reversed(found):
+        later = after.get(order.venue_order_id, ZERO)
+        after[order.venue_order_id] = later + fill.quantity
+        if later:
+            order = replace(
+                order,
+                filled=max(ZERO, order.filled - later),
+                status=OrderStatus.PARTIALLY_FILLED,
+                average_price=None,
+                ts_event=fill.ts_event or order.ts_event,
+            )
+        out.append((fill, order))
+    out.reverse()
+    return out
