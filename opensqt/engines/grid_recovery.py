@@ -44,6 +44,11 @@ if TYPE_CHECKING:
     from opensqt.engines.grid_engine import GridEngine
 
 
+# ids past the last found that may have no venue order (refused before it rested) while an unexplained gap
+# is chased: one in a row is tolerated
+_LOOKAHEAD = 2
+
+
 class GridRecovery:
     def __init__(self, engine: GridEngine) -> None:
         self.engine = engine
@@ -97,7 +102,9 @@ class GridRecovery:
                 try:
                     # what it filled before the restart is in the slot's position already
                     booked_value = (order.average_price or order.price or Decimal(0)) * order.filled
-                    self.engine.slots.reattach(price, command_of(order), order.filled, booked_value, now)
+                    self.engine.slots.reattach(
+                        price, command_of(order), order.filled, booked_value, now, attempt=self.attempt(cid)
+                    )
                 except SlotStateError as exc:
                     logger.warning("restore: order {} not re-attached: {}", cid, exc)
                     continue
@@ -115,35 +122,107 @@ class GridRecovery:
                         [CancelOrder(cid, self.engine.symbol, order.venue_order_id, "restart")]
                     )
         known = {order.client_order_id for order in orders}
-        for slot in stored:
-            await self.find_unrecorded_close(slot, known, now)
-        await self.find_unrecorded_opens(stored, known, now)
+        await self.find_unrecorded(stored, known, now)
         self.engine._release_early_updates()
         self.engine._notice(
             "restore", f"restored {len(stored)} slots and {len(orders)} open orders from the store"
         )
 
-    async def find_unrecorded_close(self, stored: Slot, known: set[str], now_ms: int) -> None:
+    async def find_unrecorded(self, stored: list[Slot], known: set[str], now_ms: int) -> None:
         """A kill between an order's send and the journal's commit leaves an order the venue has and the store
-        never saw. For a slot still holding after restore that order is its close, with the id of the slot's
-        next attempt (the journal writes each order before the slot state that follows it, in order, so the
-        store's attempt counter is normally one behind the unrecorded order). Asked of the venue; found, it
-        is re-attached and settled, so a close that filled while down is booked instead of leaving the slot
-        holding what the venue sold. (An unrecorded opening order: `find_unrecorded_opens`.)"""
-        slots, engine = self.engine.slots, self.engine
-        slot = slots.slot(stored.price)
-        if slot is None or slot.slot_status is not SlotStatus.FREE or slot.position_qty <= 0:
-            return
-        if slot.position_side is None or engine.instrument is None:
-            return
-        side = Side.SELL if slot.position_side is Side.BUY else Side.BUY
-        cid = client_order_id(
-            engine.params.bot_tag, side, stored.price, stored.attempt + 1, engine.instrument.tick_size
-        )
-        if cid not in known:
-            await self.take_back(cid, stored.price, now_ms)
+        never saw. Its id is the slot's next: a slot's attempts count the ids it sent, one by one, and
+        re-attaching spends none, so the next id after the last recorded one is known whichever life sent it.
 
-    async def take_back(self, cid: str, slot_price: Decimal, now_ms: int) -> Order | None:
+        Each slot holding after restore is asked for its next id (one order query each): its close, if sent.
+        Then, only if the venue's position still differs from what the slots hold (an opening order filled
+        while down, or a close a refused id hid), the ids past them are chased on the side that explains the
+        gap, among the holding slots and the empty levels where the grid was opening: the lattice around
+        the price now and around the level the store saw last, nearest to the price first, until the gap
+        is explained or the levels run out. Each order found is re-attached to its slot and settled (its
+        fill booked once, as a recorded fill). What stays unexplained is reconciliation's: it force-syncs a
+        small gap and trips the breaker on a large one, and it adopts an unrecorded order still resting."""
+        engine, slots = self.engine, self.engine.slots
+        inst, latest = engine.instrument, engine.prices.latest
+        if inst is None or latest is None:
+            return
+        attempts = {slot.price: slot.attempt for slot in stored}
+        holding = [
+            sl.price for sl in slots.slots.values() if sl.slot_status is SlotStatus.FREE and sl.position_qty
+        ]
+        chased = {
+            price: await self.chase(price, None, attempts, known, now_ms, misses=1) for price in holding
+        }
+        gap = await self.venue_position() - slots.inventory
+        if abs(gap) < inst.lot_size:
+            return
+        side = Side.BUY if gap > 0 else Side.SELL
+        mode = engine.params.grid_mode
+        opens = mode is not (GridMode.SHORT if side is Side.BUY else GridMode.LONG)
+        interval, tick = engine.interval, inst.tick_size
+        reach = max(engine.params.buy_window, engine.params.sell_window) + 1
+        anchors = [grid_centre(latest.price, interval, inst)]
+        if stored:
+            anchors.append(max(stored, key=lambda sl: sl.ts_update).price)
+        levels = {
+            (anchor + i * interval).quantize(tick)
+            for anchor in anchors
+            for i in range(-reach, reach + 1)
+            if anchor + i * interval > 0
+        }
+        levels.update(chased)
+        for level in sorted(levels, key=lambda lv: (abs(lv - latest.price), lv)):
+            slot = slots.slot(level)
+            if slot is not None and slot.slot_status is not SlotStatus.FREE:
+                continue
+            if slot is not None and slot.position_qty:
+                if slot.position_side is None or slot.position_side.opposite is not side:
+                    continue  # its close would not explain the gap
+            elif not opens:
+                continue  # the mode never opens on that side: not an opening order
+            if level in chased:
+                attempts[level] = chased[level]
+            await self.chase(level, side if opens else None, attempts, known, now_ms, misses=_LOOKAHEAD)
+            gap = await self.venue_position() - slots.inventory
+            if abs(gap) < inst.lot_size or (gap > 0) is not (side is Side.BUY):
+                return
+
+    async def chase(
+        self,
+        price: Decimal,
+        open_side: Side | None,
+        attempts: dict[Decimal, int],
+        known: set[str],
+        now_ms: int,
+        misses: int,
+    ) -> int:
+        """Ask the venue for the slot's ids after its last (the larger of `attempts[price]` and the slot's
+        own), one by one: its close while it holds, else an opening order on `open_side` (none: stop). Each
+        order found is taken back; it stops at an order still resting, at an id the store knew, or after
+        `misses` ids in a row the venue does not have (an id can be spent on an order refused before it
+        rested). Returns the last attempt asked."""
+        engine, slots = self.engine, self.engine.slots
+        assert engine.instrument is not None
+        attempt = attempts.get(price, 0)
+        left = misses
+        while left > 0:
+            slot = slots.slot(price)
+            if slot is not None and slot.slot_status is not SlotStatus.FREE:
+                break
+            if slot is not None and slot.position_qty and slot.position_side is not None:
+                side = slot.position_side.opposite
+            elif open_side is None:
+                break
+            else:
+                side = open_side
+            attempt = max(attempt, slot.attempt if slot is not None else 0) + 1
+            cid = client_order_id(engine.params.bot_tag, side, price, attempt, engine.instrument.tick_size)
+            if cid in known:
+                break
+            found = await self.take_back(cid, price, attempt, now_ms)
+            left = misses if found is not None else left - 1
+        return attempt
+
+    async def take_back(self, cid: str, slot_price: Decimal, attempt: int, now_ms: int) -> Order | None:
         """Ask the venue for an order the store never recorded; found, re-attach it to its (FREE) slot and
         settle it: what it filled is booked by the query, as one recorded fill. Returns the order found."""
         engine = self.engine
@@ -152,7 +231,9 @@ class GridRecovery:
         except OrderNotFound:
             return None
         try:
-            engine.slots.reattach(slot_price, command_of(order), Decimal(0), Decimal(0), now_ms)
+            engine.slots.reattach(
+                slot_price, command_of(order), Decimal(0), Decimal(0), now_ms, attempt=attempt
+            )
         except SlotStateError as exc:
             logger.warning("restore: unrecorded order {} not re-attached: {}", cid, exc)
             return None
@@ -160,49 +241,6 @@ class GridRecovery:
         engine.slots.on_ack(cid)
         await self.settle(cid)
         return order
-
-    async def find_unrecorded_opens(self, stored: list[Slot], known: set[str], now_ms: int) -> None:
-        """The same kill, for an opening order that filled while down: its slot came back empty, so nothing
-        holding points at it, and the venue's position exceeds what the slots hold. Only then (one position
-        query at restart otherwise) the venue is asked for the next id of the empty levels where the grid
-        was opening: the lattice around the price now and around the level the store saw last, nearest to
-        the price first, until the gap is explained or the levels run out. Each order found is re-attached
-        to its empty slot and settled (its fill booked once, as a recorded fill). What stays unexplained is
-        reconciliation's: it force-syncs a small gap and trips the breaker on a large one."""
-        engine, slots = self.engine, self.engine.slots
-        inst, latest = engine.instrument, engine.prices.latest
-        if inst is None or latest is None:
-            return
-        gap = await self.venue_position() - slots.inventory
-        if abs(gap) < inst.lot_size:
-            return
-        side = Side.BUY if gap > 0 else Side.SELL
-        mode = engine.params.grid_mode
-        if mode is (GridMode.SHORT if side is Side.BUY else GridMode.LONG):
-            return  # the mode never opens on that side: not an opening order
-        interval, tick = engine.interval, inst.tick_size
-        reach = max(engine.params.buy_window, engine.params.sell_window) + 1
-        anchors = [grid_centre(latest.price, interval, inst)]
-        if stored:
-            anchors.append(max(stored, key=lambda sl: sl.ts_update).price)
-        attempts = {slot.price: slot.attempt for slot in stored}
-        levels = {
-            (anchor + i * interval).quantize(tick)
-            for anchor in anchors
-            for i in range(-reach, reach + 1)
-            if anchor + i * interval > 0
-        }
-        for level in sorted(levels, key=lambda lv: (abs(lv - latest.price), lv)):
-            slot = slots.slot(level)
-            if slot is not None and (slot.slot_status is not SlotStatus.FREE or slot.position_qty):
-                continue
-            cid = client_order_id(engine.params.bot_tag, side, level, attempts.get(level, 0) + 1, tick)
-            order = None if cid in known else await self.take_back(cid, level, now_ms)
-            if order is None:
-                continue
-            gap -= order.filled if side is Side.BUY else -order.filled
-            if abs(gap) < inst.lot_size or (gap > 0) is not (side is Side.BUY):
-                return
 
     def attempt(self, client_order_id: str) -> int:
         assert self.engine.instrument is not None

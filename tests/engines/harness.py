@@ -118,15 +118,25 @@ async def run_grid(
 
 
 async def store_session(
-    url: str, exchange: SimExchange, clock: ManualClock, rows: Sequence[Row], *, crash: bool
+    url: str,
+    exchange: SimExchange,
+    clock: ManualClock,
+    rows: Sequence[Row],
+    *,
+    crash: bool,
+    lose_writes: bool = False,
 ) -> GridEngine:
     """One life of an engine on the SQLite (or PostgreSQL) store at `url`: start, play `rows`, stop without
-    cancelling its orders; `crash` stops it before the journal's queued writes are flushed (as kill -9)."""
+    cancelling its orders; `crash` stops it before the journal's queued writes are flushed (as kill -9);
+    `lose_writes` drops every write of this life (a kill before its first commit: it read the store, and
+    whatever it did on the venue the store never saw)."""
     store = open_store(url)
     store.bots.register(BotRecord("bot", "grid", "sim", "x", T0, T0))
     writer = StoreWriter(store)
     paused: list[str] = []
     journal = StoreJournal(store, writer, bot="bot", venue="sim", quote="USDT", on_failure=paused.append)
+    if lose_writes:
+        journal._put = lambda item: None  # type: ignore[method-assign]
     engine = GridEngine(exchange, config(cancel_on_exit=False), clock, journal=journal)
     async with anyio.create_task_group() as tg:
         await tg.start(writer.run)

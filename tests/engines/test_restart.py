@@ -9,10 +9,13 @@ from pathlib import Path
 
 from opensqt.clock import ManualClock
 from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue
-from opensqt.model import SlotStatus
+from opensqt.model import OrderStatus, OrderType, PlaceOrder, Side, SlotStatus, TimeInForce
 from opensqt.store import migrate, open_store
-from opensqt.testing.tapes import make_tape
+from opensqt.testing.tapes import Row, make_tape
+from opensqt.trading.logic import client_order_id
 from tests.engines.harness import SYMBOL, T0, store_session
+
+TICK = BTC_USDT_PERP.tick_size
 
 
 async def test_restart_after_a_crash_ends_in_the_venue_state(tmp_path: Path) -> None:
@@ -104,9 +107,140 @@ async def test_a_stale_open_record_of_an_older_attempt_does_not_hide_the_live_or
     store.orders.record_sent("bot", "sim", ghost, T0)
     store.close()
     # the live sell (attempt 2) fills while down
-    await MarketPlayer(make_tape([("trade", T0 + 3000, "60050", "1", "buy")]), [exchange], clock=clock).run()
+    await _down(exchange, clock, ("trade", T0 + 3000, "60050", "1", "buy"))
     second = await store_session(
         url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False
     )
     assert second.slots.inventory == 0 == sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
     assert second.slots.round_trips == 1 and second.slots.realized_pnl == Decimal("1.6000")
+
+
+async def test_a_close_sent_by_a_life_the_store_never_saw_is_found_after_a_second_restart(
+    tmp_path: Path,
+) -> None:
+    # Life 1 leaves the 59900 buy resting (attempt 1). Life 2 re-attaches it, sees it fill and sends the
+    # close, then dies before any of its writes commit. The close fills while down. Life 3 must find that
+    # close by its id: the id of the slot's next attempt after the recorded buy, whatever life 2's re-attach
+    # did, so re-attaching an order does not spend an attempt.
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    second = await store_session(
+        url,
+        exchange,
+        clock,
+        [("trade", T0 + 2000, "60000", "0.1", "buy"), ("trade", T0 + 3000, "59850", "1", "sell")],
+        crash=True,
+        lose_writes=True,
+    )
+    close = second.slots.slot(Decimal("59900.0"))
+    assert close is not None and close.client_order_id == "tScu6wN2" and close.order_side is Side.SELL
+    await _down(exchange, clock, ("trade", T0 + 4000, "60050", "1", "buy"))
+    assert _venue_position(venue) == 0
+    third = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False
+    )
+    assert third.slots.inventory == 0 == _venue_position(venue)
+    assert third.slots.round_trips == 1 and third.slots.realized_pnl == Decimal("1.6000")
+    assert not third.breaker.is_open
+    store = open_store(url)
+    fills = store.fills.list("bot", SYMBOL)
+    store.close()
+    assert sorted((f.client_order_id, f.side.value, f.price, f.quantity) for f in fills) == [
+        ("tBcu6wN1", "buy", Decimal("59900.0"), Decimal("0.016")),
+        ("tScu6wN2", "sell", Decimal("60000.0"), Decimal("0.016")),
+    ]
+
+
+def _venue_position(venue: SimVenue) -> Decimal:
+    return sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
+
+
+def _send_as_a_lost_life(venue: SimVenue, cid: str, side: Side, price: str, qty: str = "0.016") -> None:
+    """What a life the store never saw sent: the grid's own id, post-only, closes reduce-only."""
+    venue.place_order(
+        PlaceOrder(
+            cid,
+            SYMBOL,
+            side,
+            Decimal(qty),
+            Decimal(price),
+            OrderType.LIMIT,
+            TimeInForce.POST_ONLY,
+            reduce_only=side is Side.SELL,
+        )
+    )
+
+
+async def test_a_close_behind_a_refused_id_is_found(tmp_path: Path) -> None:
+    # The store knows the 59900 buy (attempt 1). A lost life saw it fill, had its close N2 refused (post-only,
+    # the sim keeps no record of it) and sent N3, which filled. Restore asks N2 (missing); the venue is then
+    # short of what the slot holds, so it chases on and finds N3.
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    await MarketPlayer(
+        make_tape([("trade", T0 + 2000, "59850", "0.05", "sell")]), [exchange], clock=clock
+    ).run()
+    _send_as_a_lost_life(
+        venue, client_order_id("t", Side.SELL, Decimal("59900.0"), 3, TICK), Side.SELL, "60000"
+    )
+    await _down(exchange, clock, ("trade", T0 + 3000, "60050", "1", "buy"))
+    assert _venue_position(venue) == 0
+    second = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False
+    )
+    assert second.slots.inventory == 0 and not second.breaker.is_open
+    assert second.slots.round_trips == 1 and second.slots.realized_pnl == Decimal("1.6000")
+    slot = second.slots.slot(Decimal("59900.0"))
+    assert slot is not None and slot.attempt >= 3  # the next id is past the one found
+    assert _fills(url) == [
+        ("tBcu6wN1", "buy", Decimal("59900.0"), Decimal("0.016")),
+        ("tScu6wN3", "sell", Decimal("60000.0"), Decimal("0.016")),
+    ]
+
+
+async def test_an_open_and_its_close_sent_by_a_lost_life_are_both_taken_back(tmp_path: Path) -> None:
+    # A lost life bought at 59600 (an empty level, attempt 1) and rested its close (attempt 2). Restore sees
+    # the venue long of the slots, finds the buy on that level and then its close, which keeps resting.
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    level = Decimal("59600.0")
+    buy = client_order_id("t", Side.BUY, level, 1, TICK)
+    _send_as_a_lost_life(venue, buy, Side.BUY, "59600")
+    await MarketPlayer(
+        make_tape([("trade", T0 + 2000, "59550", "0.016", "sell")]), [exchange], clock=clock
+    ).run()
+    assert venue.fetch_order(SYMBOL, buy).status is OrderStatus.FILLED
+    close = client_order_id("t", Side.SELL, level, 2, TICK)
+    _send_as_a_lost_life(venue, close, Side.SELL, "59700")
+    second = await store_session(
+        url, exchange, clock, [("trade", T0 + 5000, "59560", "0.001", "buy")], crash=False
+    )
+    assert second.slots.inventory == _venue_position(venue) and not second.breaker.is_open
+    slot = second.slots.slot(level)
+    assert slot is not None and slot.client_order_id == close and slot.slot_status is SlotStatus.LOCKED
+    assert slot.position_qty == Decimal("0.016")
+    assert (buy, "buy", level, Decimal("0.016")) in _fills(url)
+
+
+def _fills(url: str) -> list[tuple[str, str, Decimal, Decimal]]:
+    store = open_store(url)
+    fills = store.fills.list("bot", SYMBOL)
+    store.close()
+    return sorted((f.client_order_id, f.side.value, f.price, f.quantity) for f in fills)
+
+
+async def _down(exchange: SimExchange, clock: ManualClock, row: Row) -> None:
+    """The market while no engine runs."""
+    await MarketPlayer(make_tape([row]), [exchange], clock=clock).run()

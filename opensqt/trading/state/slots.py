@@ -239,25 +239,44 @@ class SlotManager:
         """
         # built, not stored, until every check passed: a refusal leaves the book as it was
         slot = self._free_slot(price, command.client_order_id, "reserve")
+        opening = slot.position_qty <= 0 or command.side is slot.position_side
+        self._check_new_order(slot, command, opening)
+        return self._pend(slot, command, opening, ZERO, ZERO, now_ms, slot.attempt + 1)
+
+    @staticmethod
+    def _check_new_order(slot: Slot, command: PlaceOrder, opening: bool) -> None:
         held = slot.position_qty
-        opening = held <= 0 or command.side is slot.position_side
         if opening and held > 0:
-            raise SlotStateError(f"slot {price}: holds {held}; an order adding to it is refused")
+            raise SlotStateError(f"slot {slot.price}: holds {held}; an order adding to it is refused")
         if not opening and command.quantity > held:
-            raise SlotStateError(f"slot {price}: closing {command.quantity} exceeds the held {held}")
-        return self._pend(slot, command, opening, ZERO, ZERO, now_ms)
+            raise SlotStateError(f"slot {slot.price}: closing {command.quantity} exceeds the held {held}")
 
     def reattach(
-        self, price: Decimal, command: PlaceOrder, booked: Decimal, booked_value: Decimal, now_ms: int = 0
+        self,
+        price: Decimal,
+        command: PlaceOrder,
+        booked: Decimal,
+        booked_value: Decimal,
+        now_ms: int = 0,
+        *,
+        attempt: int,
     ) -> Slot:
-        """Restore: FREE -> PENDING for an order the store knew open, of which `booked` (worth `booked_value`
-        in quote) is already in the slot's position. Its track starts from there, so the venue's answer
-        (`on_ack`, an order query) books only what filled after: a part filled before a crash is neither
-        counted twice nor lost. Refused unless the slot is FREE and what it holds agrees with `booked`."""
-        if booked == 0:
-            return self.reserve(price, command, now_ms)
+        """Restore: FREE -> PENDING for an order the store knew open (or the venue had), of which `booked`
+        (worth `booked_value` in quote) is already in the slot's position. Its track starts from there, so
+        the venue's answer (`on_ack`, an order query) books only what filled after: a part filled before a
+        crash is neither counted twice nor lost. Refused unless the slot is FREE and what it holds agrees
+        with `booked`.
+
+        `attempt` is the order's own (from its id): the slot's counter becomes the larger of the two, so
+        re-attaching spends no attempt. The next order's id then depends only on the ids sent, never on how
+        many lives re-attached the order, and a restart after a life the store never saw can find what that
+        life sent by its id (`GridRecovery`)."""
         cid = command.client_order_id
         slot = self._free_slot(price, cid, "reattach")
+        if booked == 0:
+            opening = slot.position_qty <= 0 or command.side is slot.position_side
+            self._check_new_order(slot, command, opening)
+            return self._pend(slot, command, opening, ZERO, ZERO, now_ms, max(slot.attempt, attempt))
         if not ZERO < booked <= command.quantity:
             raise SlotStateError(f"slot {price}: {cid} booked {booked} of {command.quantity}")
         held = slot.position_qty
@@ -269,7 +288,7 @@ class SlotManager:
             raise SlotStateError(
                 f"slot {price}: holds {held}; {cid} has {command.quantity - booked} left to close"
             )
-        return self._pend(slot, command, opening, booked, booked_value, now_ms)
+        return self._pend(slot, command, opening, booked, booked_value, now_ms, max(slot.attempt, attempt))
 
     def _free_slot(self, price: Decimal, cid: str, action: str) -> Slot:
         """The slot at `price` (built, not stored, if new) when `action` may put order `cid` on it."""
@@ -281,10 +300,17 @@ class SlotManager:
         return slot
 
     def _pend(
-        self, slot: Slot, command: PlaceOrder, opening: bool, booked: Decimal, value: Decimal, now_ms: int
+        self,
+        slot: Slot,
+        command: PlaceOrder,
+        opening: bool,
+        booked: Decimal,
+        value: Decimal,
+        now_ms: int,
+        attempt: int,
     ) -> Slot:
-        """The checked FREE -> PENDING step of `reserve` and `reattach`: the slot names the order, and the
-        order's track starts from what it had already filled (`booked`, worth `value`)."""
+        """The checked FREE -> PENDING step of `reserve` and `reattach`: the slot names the order (and counts
+        `attempt`), and the order's track starts from what it had already filled (`booked`, worth `value`)."""
         cid = command.client_order_id
         after = slot.evolve(
             slot_status=_PENDING,
@@ -295,7 +321,7 @@ class SlotManager:
             order_qty=command.quantity,
             order_status=None,
             filled_qty=booked,
-            attempt=slot.attempt + 1,
+            attempt=attempt,
             ts_update=now_ms,
         )
         self._orders[cid] = _OrderTrack(

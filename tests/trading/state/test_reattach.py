@@ -46,7 +46,7 @@ def _book(held: str, side: Side | None) -> SlotManager:
 
 def test_a_partial_opening_buy_filled_while_down_books_only_the_rest() -> None:
     book = _book("0.001", Side.BUY)  # the store: 0.001 of the 0.002 buy had filled
-    book.reattach(PRICE, _command("b2", Side.BUY), D("0.001"), D("0.1"))
+    book.reattach(PRICE, _command("b2", Side.BUY), D("0.001"), D("0.1"), attempt=2)
     book.on_ack("b2", _order("b2", Side.BUY, "0.001", OrderStatus.PARTIALLY_FILLED))
     slot = book.slot(PRICE)
     assert slot is not None and slot.slot_status is SlotStatus.LOCKED and slot.filled_qty == D("0.001")
@@ -59,7 +59,7 @@ def test_a_partial_opening_buy_filled_while_down_books_only_the_rest() -> None:
 
 def test_a_partial_closing_sell_keeps_the_rest_to_close() -> None:
     book = _book("0.001", Side.BUY)  # held 0.002, its 0.002 sell had closed 0.001
-    book.reattach(PRICE, _command("s3", Side.SELL), D("0.001"), D("0.1"))
+    book.reattach(PRICE, _command("s3", Side.SELL), D("0.001"), D("0.1"), attempt=2)
     book.on_ack("s3", _order("s3", Side.SELL, "0.001", OrderStatus.PARTIALLY_FILLED))
     assert book.inventory == D("0.001")
     book.apply(OrderUpdated(_order("s3", Side.SELL, "0.002", OrderStatus.FILLED)))
@@ -70,9 +70,25 @@ def test_a_partial_closing_sell_keeps_the_rest_to_close() -> None:
 
 def test_nothing_filled_is_a_plain_reservation() -> None:
     book = _book("0", None)
-    book.reattach(PRICE, _command("b2", Side.BUY), D(0), D(0))
+    book.reattach(PRICE, _command("b2", Side.BUY), D(0), D(0), attempt=2)
     slot = book.slot(PRICE)
     assert slot is not None and slot.slot_status is SlotStatus.PENDING and slot.filled_qty == 0
+
+
+@pytest.mark.parametrize(("stored", "order", "after"), [(1, 2, 2), (3, 2, 3), (2, 2, 2)])
+@pytest.mark.parametrize("booked", ["0", "0.001"])
+def test_reattaching_spends_no_attempt(stored: int, order: int, after: int, booked: str) -> None:
+    # the slot counts the ids sent: the larger of its own count and the order's, never one more, so
+    # the next id does not depend on how many restarts re-attached the order
+    book = SlotManager()
+    status = PositionStatus.FILLED if D(booked) else PositionStatus.EMPTY
+    side = Side.BUY if D(booked) else None
+    book.load(
+        [Slot(PRICE, position_qty=D(booked), position_status=status, position_side=side, attempt=stored)]
+    )
+    book.reattach(PRICE, _command(f"b{order}", Side.BUY), D(booked), D(booked) * PRICE, attempt=order)
+    slot = book.slot(PRICE)
+    assert slot is not None and slot.attempt == after
 
 
 @pytest.mark.parametrize(
@@ -90,6 +106,6 @@ def test_a_slot_that_disagrees_with_the_order_is_refused_and_left_as_it_was(
     book = _book(held, side)
     before = book.slot(PRICE)
     with pytest.raises(SlotStateError):
-        book.reattach(PRICE, _command("x2", command_side), D(booked), D(0))
+        book.reattach(PRICE, _command("x2", command_side), D(booked), D(0), attempt=2)
     assert book.slot(PRICE) == before and book.inventory == D(held)
     book.reserve(PRICE, _command("x2", Side.SELL if held != "0" else Side.BUY, "0.0001"))  # id not spent
