@@ -152,7 +152,10 @@ class GridRecovery:
         chased = {
             price: await self.chase(price, None, attempts, known, now_ms, misses=1) for price in holding
         }
-        gap = await self.venue_position() - slots.inventory
+        # asked once: each order taken back below moves only the slots (a fill while restoring is
+        # reconciliation's, like any other gap)
+        venue_position = await self.venue_position()
+        gap = venue_position - slots.inventory
         if abs(gap) < inst.lot_size:
             return
         side = Side.BUY if gap > 0 else Side.SELL
@@ -182,7 +185,7 @@ class GridRecovery:
             if level in chased:
                 attempts[level] = chased[level]
             await self.chase(level, side if opens else None, attempts, known, now_ms, misses=_LOOKAHEAD)
-            gap = await self.venue_position() - slots.inventory
+            gap = venue_position - slots.inventory
             if abs(gap) < inst.lot_size or (gap > 0) is not (side is Side.BUY):
                 return
 

@@ -117,6 +117,11 @@ async def run_grid(
     return run
 
 
+def venue_position(venue: SimVenue) -> Decimal:
+    """The venue's net position in the harness's symbol."""
+    return sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
+
+
 async def store_session(
     url: str,
     exchange: SimExchange,

@@ -13,7 +13,7 @@ from opensqt.model import OrderStatus, OrderType, PlaceOrder, Side, SlotStatus, 
 from opensqt.store import migrate, open_store
 from opensqt.testing.tapes import Row, make_tape
 from opensqt.trading.logic import client_order_id
-from tests.engines.harness import SYMBOL, T0, store_session
+from tests.engines.harness import SYMBOL, T0, store_session, venue_position
 
 TICK = BTC_USDT_PERP.tick_size
 
@@ -122,12 +122,7 @@ async def test_a_close_sent_by_a_life_the_store_never_saw_is_found_after_a_secon
     # close, then dies before any of its writes commit. The close fills while down. Life 3 must find that
     # close by its id: the id of the slot's next attempt after the recorded buy, whatever life 2's re-attach
     # did, so re-attaching an order does not spend an attempt.
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
-    migrate(url)
-    clock = ManualClock(T0)
-    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
-    exchange = SimExchange(venue)
-    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    url, venue, exchange, clock = await _first_life(tmp_path)
     second = await store_session(
         url,
         exchange,
@@ -139,24 +134,17 @@ async def test_a_close_sent_by_a_life_the_store_never_saw_is_found_after_a_secon
     close = second.slots.slot(Decimal("59900.0"))
     assert close is not None and close.client_order_id == "tScu6wN2" and close.order_side is Side.SELL
     await _down(exchange, clock, ("trade", T0 + 4000, "60050", "1", "buy"))
-    assert _venue_position(venue) == 0
+    assert venue_position(venue) == 0
     third = await store_session(
         url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False
     )
-    assert third.slots.inventory == 0 == _venue_position(venue)
+    assert third.slots.inventory == 0 == venue_position(venue)
     assert third.slots.round_trips == 1 and third.slots.realized_pnl == Decimal("1.6000")
     assert not third.breaker.is_open
-    store = open_store(url)
-    fills = store.fills.list("bot", SYMBOL)
-    store.close()
-    assert sorted((f.client_order_id, f.side.value, f.price, f.quantity) for f in fills) == [
+    assert _fills(url) == [
         ("tBcu6wN1", "buy", Decimal("59900.0"), Decimal("0.016")),
         ("tScu6wN2", "sell", Decimal("60000.0"), Decimal("0.016")),
     ]
-
-
-def _venue_position(venue: SimVenue) -> Decimal:
-    return sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
 
 
 def _send_as_a_lost_life(venue: SimVenue, cid: str, side: Side, price: str, qty: str = "0.016") -> None:
@@ -179,20 +167,13 @@ async def test_a_close_behind_a_refused_id_is_found(tmp_path: Path) -> None:
     # The store knows the 59900 buy (attempt 1). A lost life saw it fill, had its close N2 refused (post-only,
     # the sim keeps no record of it) and sent N3, which filled. Restore asks N2 (missing); the venue is then
     # short of what the slot holds, so it chases on and finds N3.
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
-    migrate(url)
-    clock = ManualClock(T0)
-    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
-    exchange = SimExchange(venue)
-    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
-    await MarketPlayer(
-        make_tape([("trade", T0 + 2000, "59850", "0.05", "sell")]), [exchange], clock=clock
-    ).run()
+    url, venue, exchange, clock = await _first_life(tmp_path)
+    await _down(exchange, clock, ("trade", T0 + 2000, "59850", "0.05", "sell"))
     _send_as_a_lost_life(
         venue, client_order_id("t", Side.SELL, Decimal("59900.0"), 3, TICK), Side.SELL, "60000"
     )
     await _down(exchange, clock, ("trade", T0 + 3000, "60050", "1", "buy"))
-    assert _venue_position(venue) == 0
+    assert venue_position(venue) == 0
     second = await store_session(
         url, exchange, clock, [("trade", T0 + 5000, "60040", "0.1", "buy")], crash=False
     )
@@ -209,25 +190,18 @@ async def test_a_close_behind_a_refused_id_is_found(tmp_path: Path) -> None:
 async def test_an_open_and_its_close_sent_by_a_lost_life_are_both_taken_back(tmp_path: Path) -> None:
     # A lost life bought at 59600 (an empty level, attempt 1) and rested its close (attempt 2). Restore sees
     # the venue long of the slots, finds the buy on that level and then its close, which keeps resting.
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
-    migrate(url)
-    clock = ManualClock(T0)
-    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
-    exchange = SimExchange(venue)
-    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    url, venue, exchange, clock = await _first_life(tmp_path)
     level = Decimal("59600.0")
     buy = client_order_id("t", Side.BUY, level, 1, TICK)
     _send_as_a_lost_life(venue, buy, Side.BUY, "59600")
-    await MarketPlayer(
-        make_tape([("trade", T0 + 2000, "59550", "0.016", "sell")]), [exchange], clock=clock
-    ).run()
+    await _down(exchange, clock, ("trade", T0 + 2000, "59550", "0.016", "sell"))
     assert venue.fetch_order(SYMBOL, buy).status is OrderStatus.FILLED
     close = client_order_id("t", Side.SELL, level, 2, TICK)
     _send_as_a_lost_life(venue, close, Side.SELL, "59700")
     second = await store_session(
         url, exchange, clock, [("trade", T0 + 5000, "59560", "0.001", "buy")], crash=False
     )
-    assert second.slots.inventory == _venue_position(venue) and not second.breaker.is_open
+    assert second.slots.inventory == venue_position(venue) and not second.breaker.is_open
     slot = second.slots.slot(level)
     assert slot is not None and slot.client_order_id == close and slot.slot_status is SlotStatus.LOCKED
     assert slot.position_qty == Decimal("0.016")
@@ -239,6 +213,17 @@ def _fills(url: str) -> list[tuple[str, str, Decimal, Decimal]]:
     fills = store.fills.list("bot", SYMBOL)
     store.close()
     return sorted((f.client_order_id, f.side.value, f.price, f.quantity) for f in fills)
+
+
+async def _first_life(tmp_path: Path) -> tuple[str, SimVenue, SimExchange, ManualClock]:
+    """A store and a venue after one clean life that started the grid at 60000 (the 59900 buy rests)."""
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    return url, venue, exchange, clock
 
 
 async def _down(exchange: SimExchange, clock: ManualClock, row: Row) -> None:

@@ -14,13 +14,9 @@ from opensqt.model import SlotStatus
 from opensqt.runtime.settle import settle
 from opensqt.store import migrate, open_store
 from opensqt.testing.tapes import make_tape
-from tests.engines.harness import SYMBOL, T0, store_session
+from tests.engines.harness import SYMBOL, T0, store_session, venue_position
 
 BUY = Decimal("59900.0")  # the first buy level under a 60000 start (interval 100): 0.016 BTC
-
-
-def _venue_position(venue: SimVenue) -> Decimal:
-    return sum((p.size for p in venue.positions([SYMBOL])), Decimal(0))
 
 
 def _store_fills(url: str) -> Counter[str]:
@@ -58,7 +54,7 @@ async def _first_session_leaves_a_partial_buy(url: str) -> tuple[SimVenue, SimEx
     )
     slot = first.slots.slot(BUY)
     assert slot is not None and slot.slot_status is SlotStatus.LOCKED and slot.client_order_id is not None
-    assert slot.position_qty == slot.filled_qty == Decimal("0.010") == _venue_position(venue)
+    assert slot.position_qty == slot.filled_qty == Decimal("0.010") == venue_position(venue)
     return venue, exchange, clock, slot.client_order_id
 
 
@@ -67,11 +63,11 @@ async def test_a_partial_buy_that_filled_while_down_is_booked_once(tmp_path: Pat
     venue, exchange, clock, cid = await _first_session_leaves_a_partial_buy(url)
     # down: the rest of the buy fills
     await MarketPlayer(make_tape([("trade", T0 + 3000, "59850", "1", "sell")]), [exchange], clock=clock).run()
-    assert _venue_position(venue) == Decimal("0.016")
+    assert venue_position(venue) == Decimal("0.016")
     second = await store_session(
         url, exchange, clock, [("trade", T0 + 5000, "59870", "0.001", "buy")], crash=False
     )
-    assert second.slots.inventory == _venue_position(venue) == Decimal("0.016")
+    assert second.slots.inventory == venue_position(venue) == Decimal("0.016")
     slot = second.slots.slot(BUY)
     assert slot is not None and slot.position_qty == Decimal("0.016")
     assert second.last_reconcile is not None and second.last_reconcile.position_action is None
@@ -91,7 +87,7 @@ async def test_a_partial_buy_still_resting_at_restart_keeps_working(tmp_path: Pa
     assert slot is not None and slot.slot_status is SlotStatus.LOCKED and slot.client_order_id == cid
     assert slot.position_qty == slot.filled_qty == Decimal("0.010")
     assert [o.client_order_id for o in venue.open_orders(SYMBOL) if o.price == BUY] == [cid]
-    assert second.slots.inventory == _venue_position(venue) == Decimal("0.010")
+    assert second.slots.inventory == venue_position(venue) == Decimal("0.010")
     # the rest fills after the restart, on the stream
     await MarketPlayer(make_tape([("trade", T0 + 6000, "59850", "1", "sell")]), [exchange], clock=clock).run()
     await settle()
@@ -99,5 +95,5 @@ async def test_a_partial_buy_still_resting_at_restart_keeps_working(tmp_path: Pa
     third = await store_session(
         url, exchange, clock, [("trade", T0 + 7000, "59870", "0.001", "buy")], crash=False
     )
-    assert third.slots.inventory == _venue_position(venue) == Decimal("0.016")
+    assert third.slots.inventory == venue_position(venue) == Decimal("0.016")
     assert _store_fills(url) == _venue_fills(venue)

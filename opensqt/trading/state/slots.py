@@ -239,17 +239,20 @@ class SlotManager:
         """
         # built, not stored, until every check passed: a refusal leaves the book as it was
         slot = self._free_slot(price, command.client_order_id, "reserve")
-        opening = slot.position_qty <= 0 or command.side is slot.position_side
-        self._check_new_order(slot, command, opening)
+        opening = self._check_new_order(slot, command)
         return self._pend(slot, command, opening, ZERO, ZERO, now_ms, slot.attempt + 1)
 
     @staticmethod
-    def _check_new_order(slot: Slot, command: PlaceOrder, opening: bool) -> None:
+    def _check_new_order(slot: Slot, command: PlaceOrder) -> bool:
+        """Whether an order with nothing filled yet opens on the slot (else it closes); refused unless an
+        opening order finds the slot empty and a closing one closes at most what it holds."""
         held = slot.position_qty
+        opening = held <= 0 or command.side is slot.position_side
         if opening and held > 0:
             raise SlotStateError(f"slot {slot.price}: holds {held}; an order adding to it is refused")
         if not opening and command.quantity > held:
             raise SlotStateError(f"slot {slot.price}: closing {command.quantity} exceeds the held {held}")
+        return opening
 
     def reattach(
         self,
@@ -274,8 +277,7 @@ class SlotManager:
         cid = command.client_order_id
         slot = self._free_slot(price, cid, "reattach")
         if booked == 0:
-            opening = slot.position_qty <= 0 or command.side is slot.position_side
-            self._check_new_order(slot, command, opening)
+            opening = self._check_new_order(slot, command)
             return self._pend(slot, command, opening, ZERO, ZERO, now_ms, max(slot.attempt, attempt))
         if not ZERO < booked <= command.quantity:
             raise SlotStateError(f"slot {price}: {cid} booked {booked} of {command.quantity}")
