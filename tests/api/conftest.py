@@ -13,6 +13,23 @@ from opensqt.api.ports import AuditRecord
 from tests.api.harness import Api, FrozenClock, make_server
 
 
+@pytest.fixture(scope="package")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="package", autouse=True)
+async def one_event_loop(anyio_backend: str) -> AsyncIterator[None]:
+    """Holds anyio's test runner, so every test of this package runs on one event loop.
+
+    grpc.aio has one process-wide completion queue. A completion that arrives after its call's loop has
+    closed (a cancelled stream's last status, a stopped server's shutdown) is handed to whichever loop
+    polls next, which fails with "Event loop is closed" inside the next test's setup. With one loop for the
+    package, such a late completion lands on a loop that is still open.
+    """
+    yield
+
+
 @pytest.fixture
 def log_lines() -> Iterator[list[str]]:
     lines: list[str] = []
