@@ -13,19 +13,21 @@ from opensqt.api.ports import AuditRecord
 from tests.api.harness import Api, FrozenClock, make_server
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="package", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 async def one_event_loop(anyio_backend: str) -> AsyncIterator[None]:
-    """Holds anyio's test runner, so every test of this package runs on one event loop.
+    """Holds anyio's test runner, so the tests of one module run on one event loop.
 
     grpc.aio has one process-wide completion queue. A completion that arrives after its call's loop has
     closed (a cancelled stream's last status, a stopped server's shutdown) is handed to whichever loop
-    polls next, which fails with "Event loop is closed" inside the next test's setup. With one loop for the
-    package, such a late completion lands on a loop that is still open.
+    polls next, which failed with "Event loop is closed" in the next test's setup (after the server-restart
+    test of test_streams.py). With one loop per module such a late completion lands on a loop still open.
+    Not wider: this directory has no __init__.py, so "package" scope is the session, and one loop for every
+    later test leaks loop state (DBOS makes its thread pool the loop's default executor and shuts it down).
     """
     yield
 
