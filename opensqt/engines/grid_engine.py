@@ -81,6 +81,7 @@ from opensqt.trading.logic import (
     GridParams,
     GridSnapshot,
     decide_grid_orders,
+    decide_slot_orders,
 )
 from opensqt.trading.state import (
     SlotChange,
@@ -375,13 +376,13 @@ class GridEngine:
 
     def _apply_updates(self, updates: Sequence[OrderUpdated]) -> None:
         changes: list[SlotChange] = []
-        filled = False
+        filled: list[Decimal] = []  # the slots a fill changed
         for update in updates:
             if update.order.symbol != self.symbol:
                 continue
             applied = self.core.on_update(update, self.clock.now_ms())
             if update.fill is not None and applied:
-                filled = True
+                filled += (change.price for change in applied)
             changes += applied
             self._journal_update(update, applied)
             if self.listeners:  # the fill path builds no event nobody reads
@@ -390,7 +391,7 @@ class GridEngine:
             self._after_changes(changes)
         if filled and self.phase == "trading":
             # tick-to-order: a fill frees or fills a slot; decide at once rather than on the next price
-            self._decide()
+            self._decide_after_fill(filled)
 
     def _after_changes(self, changes: list[SlotChange]) -> None:
         """Record and publish slot changes the core has already accounted for."""
@@ -550,6 +551,31 @@ class GridEngine:
             self._decided_on = (inputs[0], self.slots.version, *inputs[2:])
         else:
             self._decided_on = None
+        if handed and self.on_latency is not None:
+            self.on_latency(time.perf_counter() - started)
+
+    def _decide_after_fill(self, slot_prices: list[Decimal]) -> None:
+        """The filled slots' next orders first (a close, or a new opening order where a close filled); then
+        the whole decision. A slot's order costs a fraction of a decision (re-quoting and re-centring are the
+        rest), so it reaches the executor sooner: the price loop, woken for the same price, decides the rest
+        after the executor's worker has taken the first. Together they send what one decision would
+        (`decide_slot_orders` holds back when the quota could bind). Without a price loop (not trading yet,
+        tests driving the engine by hand) the whole decision runs at once."""
+        price_sub = self._price_sub
+        if price_sub is None or self._tg is None or self.instrument is None or self._stopping:
+            self._decide()
+            return
+        started = time.perf_counter()
+        now = self.clock.now_ms()
+        snap = self.snapshot(now) if self.exiting is None else None
+        first = decide_slot_orders(snap, self.params, self.instrument, slot_prices) if snap else []
+        if not first:
+            self._decide()
+            return
+        self.core.stats["slot_orders_first"] += 1
+        handed = self.dispatch(first, now)
+        self._decided_on = None
+        price_sub.redeliver()
         if handed and self.on_latency is not None:
             self.on_latency(time.perf_counter() - started)
 

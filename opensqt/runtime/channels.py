@@ -38,6 +38,17 @@ class LatestValue(Generic[T]):
             self.drops += 1
         self._value = value
         self._fresh = True
+        self._schedule_wake()
+
+    def redeliver(self) -> None:
+        """Deliver the current value once more (not a drop): its consumer has more to do with it (the engine
+        leaves the rest of a decision after a fill to its price loop). No-op before the first value."""
+        if self._closed or self._value is None or self._fresh:
+            return
+        self._fresh = True
+        self._schedule_wake()
+
+    def _schedule_wake(self) -> None:
         if self._waking:
             return
         # the wake is a loop callback, not an immediate `set`: a consumer that reads the value by other

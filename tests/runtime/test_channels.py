@@ -119,3 +119,24 @@ def test_a_value_sent_without_a_running_loop_is_received() -> None:
         return await box.receive()
 
     assert anyio.run(take) == 7
+
+
+async def test_redeliver_hands_the_current_value_over_once_more_without_a_drop() -> None:
+    box: LatestValue[int] = LatestValue()
+    got: list[int] = []
+    box.redeliver()  # nothing sent yet: nothing to hand over
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_consume, box, got)
+        for _ in range(3):
+            await anyio.sleep(0)
+        assert got == []
+        box.send_nowait(5)
+        box.seen()
+        box.redeliver()  # seen by other means, then asked for again: delivered
+        box.redeliver()  # already pending: still one delivery
+        for _ in range(3):
+            await anyio.sleep(0)
+        assert got == [5]
+        box.close()
+        box.redeliver()  # closed: ignored
+    assert got == [5] and box.drops == 0

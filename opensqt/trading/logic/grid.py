@@ -199,10 +199,8 @@ def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: I
         return []
     price = snapshot.price
     interval = snapshot.interval
-    if price <= 0 or interval <= 0:
-        raise ValueError(f"grid decision: price and interval must be > 0, got {price} and {interval}")
     mode = params.grid_mode
-    window = grid_window(price, interval, params, instrument, snapshot.centre_shift)
+    window = _window(snapshot, params, instrument)
     buy_floor = window.buy_floor
     sell_ceiling = window.sell_ceiling
     min_distance = params.min_distance_ratio * interval
@@ -257,6 +255,73 @@ def decide_grid_orders(snapshot: GridSnapshot, params: GridParams, instrument: I
     return commands
 
 
+def decide_slot_orders(
+    snapshot: GridSnapshot, params: GridParams, instrument: Instrument, slot_prices: Sequence[Decimal]
+) -> list[PlaceOrder]:
+    """What `decide_grid_orders` would place now for the slots at `slot_prices` alone. After a fill, the
+    filled slot's next order (the close of what it now holds, or a new opening order where its close
+    filled) can go out before the rest of the decision (re-quoting and re-centring, most of its cost) is
+    worked out. The caller then makes the whole decision, which finds these slots PENDING and places the
+    rest: the two together send what the whole decision alone would.
+
+    Empty unless the round's quota cannot bind. The whole decision allots opening orders first (GRID.md),
+    so a slot's order is surely part of it only when every window level and every close fit in the quota.
+    """
+    if snapshot.price_stale:
+        return []
+    mode = params.grid_mode
+    openings = (params.buy_window if mode is not GridMode.SHORT else 0) + (
+        params.sell_window if mode is not GridMode.LONG else 0
+    )
+    if snapshot.holds is not None:
+        holding = sum(len(prices) for prices in snapshot.holds.values())
+    else:
+        working = snapshot.slots if snapshot.working is None else snapshot.working
+        holding = sum(1 for s in working.values() if s.slot_status is _FREE and s.position_qty)
+    quota = params.order_cleanup_threshold - snapshot.open_orders
+    if quota < openings + holding:
+        return []
+    window = _window(snapshot, params, instrument)
+    interval = snapshot.interval
+    min_distance = params.min_distance_ratio * interval
+    highest_buy = snapshot.price - min_distance
+    lowest_sell = snapshot.price + min_distance
+    opening = not (snapshot.paused or snapshot.margin_locked or snapshot.risk_triggered)
+    closing: list[tuple[Decimal, Slot]] = []
+    orders: list[PlaceOrder] = []
+    for price in slot_prices:
+        slot = snapshot.slots.get(price)
+        if slot is not None and slot.slot_status is not _FREE:
+            continue
+        if slot is not None and slot.position_qty:
+            closing.append((price, slot))
+            continue
+        if not opening:
+            continue
+        if mode is not GridMode.SHORT and price in buy_levels(window, interval, params):
+            side = _BUY
+        elif mode is not GridMode.LONG and price in sell_levels(window, interval, params):
+            side = _SELL
+        else:
+            continue
+        order = _open_level(price, slot, side, snapshot, params, instrument, highest_buy, lowest_sell)
+        if order is not None:
+            orders.append(order)
+    if closing:
+        orders += _closing_orders(
+            closing, snapshot, params, instrument, window, highest_buy, lowest_sell, quota
+        )
+    return orders
+
+
+def _window(snapshot: GridSnapshot, params: GridParams, instrument: Instrument) -> GridWindow:
+    price = snapshot.price
+    interval = snapshot.interval
+    if price <= 0 or interval <= 0:
+        raise ValueError(f"grid decision: price and interval must be > 0, got {price} and {interval}")
+    return grid_window(price, interval, params, instrument, snapshot.centre_shift)
+
+
 def _opening_orders(
     snapshot: GridSnapshot,
     params: GridParams,
@@ -269,7 +334,6 @@ def _opening_orders(
     mode = params.grid_mode
     neutral = mode is GridMode.NEUTRAL
     interval = snapshot.interval
-    price = snapshot.price
     slots = snapshot.slots
     get = slots.get
     buys: list[PlaceOrder] = []
@@ -280,12 +344,7 @@ def _opening_orders(
             slot = get(level)
             if slot is not None and (slot.slot_status is not _FREE or slot.position_qty):
                 continue
-            if level > highest_buy or level >= price:
-                continue
-            # neutral: a short slot one interval up closes with a buy here; one order per level
-            if neutral and _holds(get(level + interval), _SELL, mode):
-                continue
-            order = _open_at(level, slot, _BUY, snapshot, params, instrument)
+            order = _open_level(level, slot, _BUY, snapshot, params, instrument, highest_buy, lowest_sell)
             if order is not None:
                 buys.append(order)
     if mode is not GridMode.LONG:
@@ -293,11 +352,7 @@ def _opening_orders(
             slot = get(level)
             if slot is not None and (slot.slot_status is not _FREE or slot.position_qty):
                 continue
-            if level < lowest_sell or level <= price:
-                continue
-            if neutral and _holds(get(level - interval), _BUY, mode):
-                continue
-            order = _open_at(level, slot, _SELL, snapshot, params, instrument)
+            order = _open_level(level, slot, _SELL, snapshot, params, instrument, highest_buy, lowest_sell)
             if order is not None:
                 sells.append(order)
     if neutral:
@@ -307,6 +362,33 @@ def _opening_orders(
             merged += buys[i : i + 1] + sells[i : i + 1]
         return merged[:quota]
     return (buys or sells)[:quota]
+
+
+def _open_level(
+    level: Decimal,
+    slot: Slot | None,
+    side: Side,
+    snapshot: GridSnapshot,
+    params: GridParams,
+    instrument: Instrument,
+    highest_buy: Decimal,
+    lowest_sell: Decimal,
+) -> PlaceOrder | None:
+    """The opening order at a window level whose slot is FREE and empty, if it may rest there now."""
+    price = snapshot.price
+    neutral = params.grid_mode is GridMode.NEUTRAL
+    if side is _BUY:
+        if level > highest_buy or level >= price:
+            return None
+        # neutral: a short slot one interval up closes with a buy here; one order per level
+        if neutral and _holds(snapshot.slots.get(level + snapshot.interval), _SELL, params.grid_mode):
+            return None
+    else:
+        if level < lowest_sell or level <= price:
+            return None
+        if neutral and _holds(snapshot.slots.get(level - snapshot.interval), _BUY, params.grid_mode):
+            return None
+    return _open_at(level, slot, side, snapshot, params, instrument)
 
 
 def _holds(slot: Slot | None, side: Side, mode: GridMode) -> bool:
