@@ -1,7 +1,7 @@
 """Grid engine figures (issue 4): in-process tick-to-order on the simulated venue, start to first order of the
 `market_maker` program, and its resident memory after accelerated trading.
 
-    python bench/bench_engine.py [--fills 1000] [--minutes 10] [--skip-program]
+    python bench/bench_engine.py [--fills 2000] [--minutes 10] [--skip-program]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from opensqt.clock import ManualClock  # noqa: E402
 from opensqt.engines.grid_engine import GridEngine  # noqa: E402
 from opensqt.exchanges.sim import BTC_USDT_PERP, MarketPlayer, SimExchange, SimVenue  # noqa: E402
-from opensqt.model import OrderUpdated  # noqa: E402
+from opensqt.model import OrderUpdated, Side  # noqa: E402
 from opensqt.runtime.gc_policy import collect_on_a_timer  # noqa: E402
 from opensqt.runtime.settle import settle  # noqa: E402
 from opensqt.testing.tapes import make_tape  # noqa: E402
@@ -37,16 +37,21 @@ class TimedExchange(SimExchange):
     def __init__(self, venue: SimVenue) -> None:
         super().__init__(venue)
         self.fill_at: float | None = None
+        self.fill_side: Side | None = None
         self.samples: list[float] = []
+        self.sides: list[Side | None] = []  # the side of the fill each sample starts from
 
     def publish(self, events):  # type: ignore[no-untyped-def]
-        if any(isinstance(e, OrderUpdated) and e.fill is not None for e in events):
+        fills = [e.fill for e in events if isinstance(e, OrderUpdated) and e.fill is not None]
+        if fills:
             self.fill_at = time.perf_counter()
+            self.fill_side = fills[0].side
         super().publish(events)
 
     def _reached(self) -> None:
         if self.fill_at is not None:
             self.samples.append(time.perf_counter() - self.fill_at)
+            self.sides.append(self.fill_side)
             self.fill_at = None
 
     async def create_order(self, command):  # type: ignore[no-untyped-def]
@@ -58,7 +63,7 @@ class TimedExchange(SimExchange):
         return await super().create_orders(commands)
 
 
-async def tick_to_order(fills: int) -> tuple[list[float], int]:
+async def tick_to_order(fills: int) -> tuple[list[float], list[Side | None]]:
     # the price swings 60000 <-> 59850: each swing fills the 59900 buy, then its 60000 sell
     rows = [("trade", T0 + 1000, "60000", "0.5", "buy")]
     for i in range(fills):
@@ -81,7 +86,7 @@ async def tick_to_order(fills: int) -> tuple[list[float], int]:
         # one row a second: the engine's 1 s housekeeping tick lands between every fill and its order
         await MarketPlayer(tape.slice(1, len(tape)), [exchange], clock=clock).run()
         tg.cancel_scope.cancel()
-    return exchange.samples, sum(1 for s in engine.slots.slots.values() if s.order_side is not None)
+    return exchange.samples, exchange.sides
 
 
 def pct(values: list[float], q: float) -> float:
@@ -127,16 +132,23 @@ def program_figures(minutes: float) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--fills", type=int, default=1000)
+    parser.add_argument("--fills", type=int, default=2000)
     parser.add_argument("--minutes", type=float, default=10.0, help="wall minutes of accelerated trading")
     parser.add_argument("--skip-program", action="store_true")
     args = parser.parse_args()
-    samples, _ = anyio.run(tick_to_order, args.fills)
+    samples, sides = anyio.run(tick_to_order, args.fills)
     micro = [s * 1e6 for s in samples]
-    print(
-        f"tick-to-order (sim, in-process): {len(micro)} fills, p50 {statistics.median(micro):.0f} us, "
-        f"p99 {pct(micro, 0.99):.0f} us, max {max(micro):.0f} us  (target p99 < 200 us)"
-    )
+    # the issue's figure: a trade fills a buy -> its sell reaches the venue
+    buys = [m for m, side in zip(micro, sides, strict=True) if side is Side.BUY]
+    for label, values, target in (
+        ("a buy fills -> its sell reaches the venue", buys, "  (target p99 < 200 us)"),
+        ("any fill -> the next order reaches the venue", micro, ""),
+    ):
+        print(
+            f"tick-to-order (sim, in-process), {label}: {len(values)} fills, "
+            f"p50 {statistics.median(values):.0f} us, p99 {pct(values, 0.99):.0f} us, "
+            f"max {max(values):.0f} us{target}"
+        )
     if not args.skip_program:
         started, rss = program_figures(args.minutes)
         print(f"market_maker start to trading: {started:.2f} s (target < 2 s)")
