@@ -391,7 +391,7 @@ class GridEngine:
             self._after_changes(changes)
         if filled and self.phase == "trading":
             # tick-to-order: a fill frees or fills a slot; decide at once rather than on the next price
-            self._decide_after_fill(filled)
+            self._decide_after_fill(list(dict.fromkeys(filled)))  # a slot filled twice in one batch: once
 
     def _after_changes(self, changes: list[SlotChange]) -> None:
         """Record and publish slot changes the core has already accounted for."""
