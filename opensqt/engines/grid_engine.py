@@ -574,7 +574,6 @@ class GridEngine:
             return
         self.core.stats["slot_orders_first"] += 1
         handed = self.dispatch(first, now)
-        self._decided_on = None
         price_sub.redeliver()
         if handed and self.on_latency is not None:
             self.on_latency(time.perf_counter() - started)

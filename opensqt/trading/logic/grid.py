@@ -374,7 +374,8 @@ def _open_level(
     highest_buy: Decimal,
     lowest_sell: Decimal,
 ) -> PlaceOrder | None:
-    """The opening order at a window level whose slot is FREE and empty, if it may rest there now."""
+    """The opening order at a window level whose slot is FREE and empty (`slot` None: a level never used or
+    pruned), if it may rest there now."""
     price = snapshot.price
     neutral = params.grid_mode is GridMode.NEUTRAL
     if side is _BUY:
@@ -388,22 +389,6 @@ def _open_level(
             return None
         if neutral and _holds(snapshot.slots.get(level - snapshot.interval), _BUY, params.grid_mode):
             return None
-    return _open_at(level, slot, side, snapshot, params, instrument)
-
-
-def _holds(slot: Slot | None, side: Side, mode: GridMode) -> bool:
-    return slot is not None and slot.position_qty > 0 and _position_side(slot, mode) is side
-
-
-def _open_at(
-    level: Decimal,
-    slot: Slot | None,
-    side: Side,
-    snapshot: GridSnapshot,
-    params: GridParams,
-    instrument: Instrument,
-) -> PlaceOrder | None:
-    """The opening order for a FREE, empty level (`slot` None: a level never used or pruned)."""
     attempt = snapshot.retired_attempts.get(level, 0) if slot is None else slot.attempt
     tif = _time_in_force(slot, params)
     if tif is None:
@@ -413,6 +398,10 @@ def _open_at(
         return None
     cid = client_order_id(params.bot_tag, side, level, attempt + 1, instrument.tick_size)
     return PlaceOrder(cid, instrument.symbol, side, qty, level, OrderType.LIMIT, tif, False)
+
+
+def _holds(slot: Slot | None, side: Side, mode: GridMode) -> bool:
+    return slot is not None and slot.position_qty > 0 and _position_side(slot, mode) is side
 
 
 def holds_near(
