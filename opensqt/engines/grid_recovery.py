@@ -316,6 +316,8 @@ class GridRecovery:
             )
         except OrderNotFound:
             changes = self.engine.slots.on_order_missing(client_order_id)
+            # the store too: else every later restart asks the venue about it again
+            self.engine.journal.order_missing(self.engine.symbol, client_order_id, self.engine.clock.now_ms())
             if changes:
                 self.engine._after_changes(changes)
             return

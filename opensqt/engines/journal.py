@@ -17,6 +17,10 @@ class EngineJournal(Protocol):
 
     def order_update(self, update: OrderUpdated, slot: Slot | None, changes: list[SlotChange]) -> None: ...
 
+    def order_missing(self, symbol: str, client_order_id: str, ts_ms: int) -> None:
+        """The venue has no such order and it never filled (an order query said so): no longer open."""
+        ...
+
     def slots_changed(self, symbol: str, slots: list[Slot]) -> None: ...
 
     def audit(self, kind: str, message: str, ts_ms: int, actor: str = "system") -> None: ...
@@ -35,6 +39,9 @@ class NullJournal:
         return None
 
     def order_update(self, update: OrderUpdated, slot: Slot | None, changes: list[SlotChange]) -> None:
+        return None
+
+    def order_missing(self, symbol: str, client_order_id: str, ts_ms: int) -> None:
         return None
 
     def slots_changed(self, symbol: str, slots: list[Slot]) -> None:

@@ -115,6 +115,52 @@ async def test_a_stale_open_record_of_an_older_attempt_does_not_hide_the_live_or
     assert second.slots.round_trips == 1 and second.slots.realized_pnl == Decimal("1.6000")
 
 
+async def test_an_order_the_venue_does_not_know_is_recorded_gone_and_not_asked_about_again(
+    tmp_path: Path,
+) -> None:
+    # The store holds an order as open that the venue has never heard of (a venue reset, an archive, the
+    # embedded simulated venue of an earlier process). The restart asks once, frees nothing it should keep,
+    # and records the order expired: the next restart neither loads nor asks about it.
+    from opensqt.model import Order
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    migrate(url)
+    clock = ManualClock(T0)
+    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
+    exchange = SimExchange(venue)
+    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    cid = client_order_id("t", Side.BUY, Decimal("59500.0"), 1, TICK)
+    store = open_store(url)
+    ghost = Order(cid, SYMBOL, Side.BUY, OrderType.LIMIT, Decimal("0.001"), Decimal("59500.0"), ts_init=T0)
+    store.orders.record_sent("bot", "sim", ghost, T0)
+    open_before = {o.client_order_id for o in store.orders.load_open("bot", SYMBOL)}
+    store.close()
+    assert cid in open_before and len(open_before) == 4  # the three resting buys and the ghost
+
+    asked: list[str] = []
+    fetch = exchange.fetch_order
+
+    async def counting_fetch(symbol: str, client_order_id: str) -> Order:
+        asked.append(client_order_id)
+        return await fetch(symbol, client_order_id)
+
+    exchange.fetch_order = counting_fetch  # type: ignore[method-assign]
+    await store_session(url, exchange, clock, [("trade", T0 + 2000, "60010", "0.1", "buy")], crash=False)
+    assert asked.count(cid) == 1
+    store = open_store(url)
+    open_after = {o.client_order_id for o in store.orders.load_open("bot", SYMBOL)}
+    with store.engine.connect() as conn:
+        status = conn.exec_driver_sql(
+            "select status from orders where client_order_id = ?", (cid,)
+        ).scalar_one()
+    store.close()
+    assert status == OrderStatus.EXPIRED.value
+    assert open_after == open_before - {cid}
+    asked.clear()
+    await store_session(url, exchange, clock, [("trade", T0 + 3000, "60020", "0.1", "buy")], crash=False)
+    assert cid not in asked
+
+
 async def test_a_close_sent_by_a_life_the_store_never_saw_is_found_after_a_second_restart(
     tmp_path: Path,
 ) -> None:
