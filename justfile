@@ -34,6 +34,10 @@ proto:
 migrate URL="":
     if command -v atlas >/dev/null; then atlas migrate apply --dir file://migrations --url "{{URL}}"; else {{py}} -m market_maker db migrate {{ if URL != "" { "--url " + URL } else { "" } }}; fi
 
+# Rewrite docs/img/live_server.png (the README's picture) from the browser test's page.
+screenshot:
+    OPENSQT_UPDATE_SCREENSHOT=1 {{py}} -m pytest -q tests/web/test_browser.py -k follows_the_grid
+
 # Regenerate docs/CONFIG.md from the config models.
 docs:
     {{py}} scripts/gen_config_docs.py
