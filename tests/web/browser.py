@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+
+import anyio
 
 from tests.support.real_parts import require
 
@@ -36,12 +39,28 @@ async def browser() -> AsyncIterator[Any]:
     require_browser()
     from playwright.async_api import async_playwright
 
-    async with async_playwright() as p:
+    manager = async_playwright()
+    p = await manager.__aenter__()
+    # Playwright's node driver, an asyncio subprocess of this test's event loop: it must have exited before
+    # the loop closes, or the child watcher and the transport's finaliser report "Event loop is closed" in
+    # whichever test runs next. The teardown is shielded: a test may leave with its scope cancelled (one
+    # that stops the page server by cancelling its task group), and then every await here would be skipped.
+    driver = getattr(getattr(getattr(manager, "_connection", None), "_transport", None), "_proc", None)
+    try:
         b = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
             yield b
         finally:
-            await b.close()
+            with anyio.CancelScope(shield=True):
+                await b.close()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await manager.__aexit__(None, None, None)
+            if driver is not None and driver.returncode is None:
+                with anyio.move_on_after(10):
+                    await driver.wait()
+    del manager, p, driver
+    gc.collect()  # the transport goes now, while the loop runs
 
 
 async def live_stats(page: Any) -> dict[str, Any]:
