@@ -15,17 +15,14 @@ import anyio
 import anyio.lowlevel
 from anyio.abc import TaskStatus
 from loguru import logger
-from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from opensqt.model import Order, OrderStatus, OrderType, OrderUpdated, PlaceOrder, Slot
+from opensqt.model import Order, OrderType, OrderUpdated, PlaceOrder, Slot
 from opensqt.store import AuditRecord, OrderUpdateWrite, PnlKind, PnlRecord, Store, StoreWriter, tables
 from opensqt.store.errors import StoreError
 from opensqt.store.rows import order_to_row, slot_to_row
-from opensqt.store.updates import insert_ignore, upsert
+from opensqt.store.updates import expire_open_order, insert_ignore, upsert
 from opensqt.trading.state import SlotChange
-
-_OPEN = [s.value for s in OrderStatus if not s.is_final]
 
 
 class StoreJournal:
@@ -147,23 +144,10 @@ class StoreJournal:
         self._put(OrderUpdateWrite(self.bot, self.venue, update, ts, slot, tuple(pnl)))
 
     def order_missing(self, symbol: str, client_order_id: str, ts_ms: int) -> None:
-        # as the slot book books it (`on_order_missing`): expired, with what it filled unchanged. Only an
-        # order still recorded open changes: a final report that got here first stands.
         bot, venue = self.bot, self.venue
-        o = tables.orders
 
         def write(conn: Connection) -> None:
-            conn.execute(
-                update(o)
-                .where(
-                    o.c.venue == venue,
-                    o.c.client_order_id == client_order_id,
-                    o.c.bot == bot,
-                    o.c.symbol == symbol,
-                    o.c.status.in_(_OPEN),
-                )
-                .values(status=OrderStatus.EXPIRED.value, updated=ts_ms)
-            )
+            expire_open_order(conn, bot, venue, symbol, client_order_id, ts_ms)
 
         self._put(write)
 

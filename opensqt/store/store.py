@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import URL
 
-from opensqt.model import Fill, Order, OrderStatus, OrderUpdated, Position, Slot
+from opensqt.model import Fill, Order, OrderUpdated, Position, Slot
 from opensqt.store import tables as t
 from opensqt.store.engine import DEFAULT_BUSY_TIMEOUT_MS, create_store_engine, is_sqlite, redact
 from opensqt.store.migrate import check_schema
@@ -44,9 +44,8 @@ from opensqt.store.rows import (
     step_from_row,
     step_to_row,
 )
+from opensqt.store.updates import OPEN_STATUSES as _OPEN
 from opensqt.store.updates import apply_order_updates, insert_ignore, upsert
-
-_OPEN = [s.value for s in OrderStatus if not s.is_final]
 
 
 class _Repository:

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, update
 
 from opensqt.model import OrderStatus
 from opensqt.store import tables as t
@@ -33,6 +33,8 @@ from opensqt.store.types import DecimalText, decimal_to_text
 
 # Stay far below SQLite's bound-parameter limit (32766) in `IN (...)` lookups.
 _LOOKUP_CHUNK = 500
+#: order statuses that are not final: the store's "open" orders
+OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_final)
 
 # The hot path runs plain driver SQL (built once per table and dialect, same text on SQLite and PostgreSQL
 # but for the placeholder): SQLAlchemy's per-row statement compilation cost more than the database work.
@@ -225,3 +227,22 @@ def apply_order_updates(conn: Connection, writes: Sequence[OrderUpdateWrite]) ->
         ],
     )
     return len(fresh)
+
+
+def expire_open_order(
+    conn: Connection, bot: str, venue: str, symbol: str, client_order_id: str, ts_ms: int
+) -> None:
+    """An order the venue says it does not have: expired, as the slot book books it, with what it filled
+    unchanged. Only an order still recorded open changes: a final report that got here first stands."""
+    o = t.orders
+    conn.execute(
+        update(o)
+        .where(
+            o.c.venue == venue,
+            o.c.client_order_id == client_order_id,
+            o.c.bot == bot,
+            o.c.symbol == symbol,
+            o.c.status.in_(OPEN_STATUSES),
+        )
+        .values(status=OrderStatus.EXPIRED.value, updated=ts_ms)
+    )

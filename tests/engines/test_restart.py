@@ -123,12 +123,7 @@ async def test_an_order_the_venue_does_not_know_is_recorded_gone_and_not_asked_a
     # and records the order expired: the next restart neither loads nor asks about it.
     from opensqt.model import Order
 
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
-    migrate(url)
-    clock = ManualClock(T0)
-    venue = SimVenue([BTC_USDT_PERP], clock=clock, balances={"USDT": Decimal(100_000)})
-    exchange = SimExchange(venue)
-    await store_session(url, exchange, clock, [("trade", T0 + 1000, "60000", "0.5", "buy")], crash=False)
+    url, _venue, exchange, clock = await _first_life(tmp_path)
     cid = client_order_id("t", Side.BUY, Decimal("59500.0"), 1, TICK)
     store = open_store(url)
     ghost = Order(cid, SYMBOL, Side.BUY, OrderType.LIMIT, Decimal("0.001"), Decimal("59500.0"), ts_init=T0)
