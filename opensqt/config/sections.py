@@ -56,6 +56,12 @@ class SimConfig(Section):
     )
     seed: Int = setting(0, "Seed of the synthetic price path (same seed, same run).", ge=0)
     price_file: OptPath = setting(None, "Recorded prices to replay instead of a synthetic path.")
+    persist_account: bool = setting(
+        True,
+        "Keep the paper account (balances, positions, orders, id counters) in "
+        "`<app.data_dir>/sim/<exchange>.json` across runs, as a venue would; false: a fresh account "
+        "with `initial_balance` every run (a stored grid then disagrees with it).",
+    )
 
 
 class ExchangeConfig(Section):

@@ -9,13 +9,15 @@ On a real venue the clock is the wall clock. SIGINT/SIGTERM stop new orders, can
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 from anyio.abc import TaskGroup
@@ -33,6 +35,8 @@ from opensqt.runtime.gc_policy import collect_on_a_timer
 
 if True:  # keep config typing light at import time
     from opensqt.config import Settings
+if TYPE_CHECKING:
+    from opensqt.exchanges.sim import SimVenue
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -46,6 +50,7 @@ class Venue:
     clock: Clock
     driver: Callable[[], Awaitable[Any]] | None = None
     quote: str = "USDT"
+    save: Callable[[], None] | None = None  # simulated venue: keep its account for the next run
 
 
 def build_sim_venue(settings: Settings, name: str, *, speed: Decimal | None, data_file: Path | None) -> Venue:
@@ -67,14 +72,30 @@ def build_sim_venue(settings: Settings, name: str, *, speed: Decimal | None, dat
         )
     monitored = [instruments[s] for s in settings.risk_control.monitor_symbols if s in instruments]
     traded = [instruments[symbol]] + [i for i in monitored if i.symbol != symbol]
+    path = Path(settings.app.data_dir) / "sim" / f"{name}.json"
+    saved = read_sim_account(path) if cfg is None or cfg.persist_account else None
     if price_file is not None:
         data = load_market_file(price_file, instruments[symbol])
         clock = ManualClock(int(data.ts[0]) if len(data) else 0)
         traded = [instruments[symbol]]
     else:
         data = None
-        clock = ManualClock(WallClock().now_ms())
+        # an accelerated run ran ahead of the wall clock: the account's time never goes back
+        saved_at = saved.get("saved_at_ms") if isinstance(saved, dict) else None
+        now = WallClock().now_ms()
+        clock = ManualClock(max(now, saved_at) if isinstance(saved_at, int) else now)
     venue = SimVenue(traded, name=name, balances={quote: balance}, clock=clock)
+    if saved is not None:
+        restore_sim_account(venue, saved, path)
+    else:
+        # a new account over a store that may hold an earlier one's fills: ids no earlier run issued
+        venue.number_ids_from(WallClock().now_ms() * 1_000)
+    save = None
+    if cfg is None or cfg.persist_account:
+
+        def save() -> None:
+            save_sim_account(venue, path)
+
     exchange = SimExchange(venue)
     rate = float(speed) if speed is not None else None
     if data is not None:
@@ -82,7 +103,53 @@ def build_sim_venue(settings: Settings, name: str, *, speed: Decimal | None, dat
     else:
         market = SyntheticMarket(traded, seed=seed)
         player = MarketPlayer(market.chunks(clock.now_ms()), [exchange], speed=rate or 1.0, clock=clock)
-    return Venue(exchange, clock, player.run, quote)
+    return Venue(exchange, clock, player.run, quote, save)
+
+
+def read_sim_account(path: Path) -> object | None:
+    """The paper account a previous run saved at `path`, parsed (None: no file, a new account)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StartupError(f"simulated account {path}: cannot read it: {exc.strerror}") from None
+    try:
+        doc: object = json.loads(text)
+    except ValueError as exc:
+        raise StartupError(f"simulated account {path}: not JSON ({exc}); fix or delete the file") from None
+    return doc
+
+
+def restore_sim_account(venue: SimVenue, doc: object, path: Path) -> None:
+    from opensqt.exchanges.sim.account_state import AccountStateError, restore_account
+
+    try:
+        restore_account(venue, doc)
+    except AccountStateError as exc:
+        raise StartupError(
+            f"simulated account {path}: {exc} (fix or delete the file; deleting it starts a new account)"
+        ) from None
+    acc = venue.account
+    held = ", ".join(f"{s} {p.size}" for s, p in acc.positions.items() if p.size) or "none"
+    logger.info(
+        "simulated account restored from {}: wallet {}, positions {}, {} orders known (delete the file to "
+        "start a new account)",
+        path,
+        ", ".join(f"{v} {a}" for a, v in acc.wallet.items()),
+        held,
+        len(venue.orders),
+    )
+
+
+def save_sim_account(venue: SimVenue, path: Path) -> None:
+    """Write the paper account to `path` atomically (a crash mid-write leaves the previous file whole)."""
+    from opensqt.exchanges.sim.account_state import account_document
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(account_document(venue), indent=1))
+    os.replace(tmp, path)
 
 
 def build_venue(settings: Settings, *, speed: Decimal | None, data_file: Path | None) -> Venue:
@@ -160,7 +227,11 @@ async def run_market_maker(
     reload_settings: Callable[[], Settings] | None = None,
 ) -> int:
     """Run until `duration` (engine time), a signal, or the end of a replayed file. Returns the exit code."""
-    venue = build_venue(settings, speed=speed, data_file=data_file)
+    try:
+        venue = build_venue(settings, speed=speed, data_file=data_file)
+    except StartupError as refused:
+        print(f"market_maker: {refused}", file=sys.stderr)
+        return EXIT_FAILURE
     config = engine_config_from_settings(settings)
     engine_box: list[GridEngine] = []
 
@@ -226,6 +297,11 @@ async def run_market_maker(
             if store is not None:
                 store.close()
             await venue.exchange.close()
+            if venue.save is not None:
+                try:
+                    venue.save()
+                except OSError as exc:
+                    logger.error("simulated account not saved: {}", exc)
     return code
 
 

@@ -117,7 +117,12 @@ class Exchange(Protocol):
         self, symbol: str, client_order_ids: Sequence[str]
     ) -> list[Order | Exception]: ...
 
-    async def cancel_all_orders(self, symbol: str, side: Side | None = None) -> list[Order]: ...
+    async def cancel_all_orders(self, symbol: str, side: Side | None = None) -> list[Order]:
+        """Cancel every open order of `symbol` (of one side if given); returns the orders cancelled. Where the
+        venue's cancel-all answers with no orders (Binance), these are the open orders as fetched just before,
+        marked CANCELED: a fill that raced the cancel is not in their `filled`. The order stream, or
+        `fetch_order`, has each order's final state; book fills from those, never from this list."""
+        ...
 
     async def set_leverage(self, symbol: str, leverage: int) -> int: ...
 

@@ -103,6 +103,15 @@ class SimVenue(LedgerMixin):
         self._sym_market: list[int] = []
         self._next_funding = BIG
 
+    def number_ids_from(self, base: int) -> None:
+        """Issue venue order ids, trade ids and liquidation order numbers from `base` on (a fresh venue
+        only). A paper account that starts anew over a store that outlives it takes a base from the wall
+        clock, so its trade ids never repeat one the store already holds (fills are keyed by venue, symbol
+        and trade id)."""
+        if self.orders or self.fill_count:
+            raise ValueError("sim venue: ids can only be renumbered before the first order")
+        self._next_vid = self._next_trade = self._next_autoclose = base
+
     # --- market data ------------------------------------------------------------------------------
 
     def attach(self, data: MarketData) -> None:
