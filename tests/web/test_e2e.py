@@ -44,9 +44,8 @@ def process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait(10)
 
 
-def market_maker(data: Path, api_port: int, run: int) -> list[str]:
-    # Each run gets its own store: restoring a stored grid with LOCKED slots currently fails at start-up
-    # (SlotStateError in SlotManager.load), which is the engine's to fix, not the page's.
+def market_maker(data: Path, api_port: int) -> list[str]:
+    # Both runs share the data directory: the store, the API keys and the simulated venue's paper account.
     return [
         str(BIN / "market_maker"),
         "run",
@@ -56,8 +55,6 @@ def market_maker(data: Path, api_port: int, run: int) -> list[str]:
         f"app.data_dir={data}",
         "--set",
         f"api.listen=127.0.0.1:{api_port}",
-        "--set",
-        f"app.database_url=sqlite:///{data}/run{run}.sqlite",
     ]
 
 
@@ -88,7 +85,7 @@ async def test_live_server_over_a_real_market_maker(tmp_path: Path) -> None:
         "0.25",
     ]
     async with browser() as b:
-        with process(market_maker(data, api_port, 1), mm_log) as mm:
+        with process(market_maker(data, api_port), mm_log) as mm:
             with anyio.fail_after(30):
                 while not (data / "api" / "control.key").exists():
                     await anyio.sleep(0.1)
@@ -118,7 +115,7 @@ async def test_live_server_over_a_real_market_maker(tmp_path: Path) -> None:
                     "document.querySelector('#conn').textContent.includes('market_maker disconnected since')",
                     timeout=15_000,
                 )
-                with process(market_maker(data, api_port, 2), mm_log):
+                with process(market_maker(data, api_port), mm_log):
                     await page.wait_for_function(
                         "document.querySelector('#conn').textContent"
                         ".includes('market_maker connected since')",
