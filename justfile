@@ -15,7 +15,7 @@ run *ARGS:
 
 # The test suite with coverage (floor 80% on model, trading, risk).
 test *ARGS:
-    {{py}} -m pytest --cov --cov-report=term {{ARGS}}
+    {{py}} -m pytest --cov --cov-report=term --durations=25 {{ARGS}}
 
 # ruff and mypy (strict on opensqt/model, opensqt/trading, opensqt/risk).
 lint:
