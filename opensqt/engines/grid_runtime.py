@@ -81,9 +81,8 @@ def build_sim_venue(settings: Settings, name: str, *, speed: Decimal | None, dat
     else:
         data = None
         # an accelerated run ran ahead of the wall clock: the account's time never goes back
-        saved_at = saved.get("saved_at_ms") if isinstance(saved, dict) else None
         now = WallClock().now_ms()
-        clock = ManualClock(max(now, saved_at) if isinstance(saved_at, int) else now)
+        clock = ManualClock(now if saved is None else max(now, _saved_time(saved, path)))
     venue = SimVenue(traded, name=name, balances={quote: balance}, clock=clock)
     if saved is not None:
         restore_sim_account(venue, saved, path)
@@ -121,15 +120,28 @@ def read_sim_account(path: Path) -> object | None:
     return doc
 
 
+def _refused(path: Path, exc: Exception) -> StartupError:
+    return StartupError(
+        f"simulated account {path}: {exc} (fix or delete the file; deleting it starts a new account)"
+    )
+
+
+def _saved_time(doc: object, path: Path) -> int:
+    from opensqt.exchanges.sim.account_state import AccountStateError, saved_time
+
+    try:
+        return saved_time(doc)
+    except AccountStateError as exc:
+        raise _refused(path, exc) from None
+
+
 def restore_sim_account(venue: SimVenue, doc: object, path: Path) -> None:
     from opensqt.exchanges.sim.account_state import AccountStateError, restore_account
 
     try:
         restore_account(venue, doc)
     except AccountStateError as exc:
-        raise StartupError(
-            f"simulated account {path}: {exc} (fix or delete the file; deleting it starts a new account)"
-        ) from None
+        raise _refused(path, exc) from None
     acc = venue.account
     held = ", ".join(f"{s} {p.size}" for s, p in acc.positions.items() if p.size) or "none"
     logger.info(

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from opensqt.exchanges.sim.account import PositionState
+from opensqt.exchanges.sim.account import Account, PositionState
 from opensqt.exchanges.sim.orders import LiveOrder
 from opensqt.exchanges.sim.venue import SimVenue
 from opensqt.model import OrderStatus, OrderType, TimeInForce
 
 VERSION = 1
+COUNTERS = ("next_order_id", "next_trade_id", "next_autoclose")  # in the order of `SimVenue.next_ids`
 
 
 class AccountStateError(ValueError):
@@ -48,12 +49,16 @@ def account_document(venue: SimVenue) -> dict[str, Any]:
             for symbol, p in acc.positions.items()
             if p.size or p.realized or p.leverage != acc.default_leverage
         },
-        "next_order_id": venue._next_vid,
-        "next_trade_id": venue._next_trade,
-        "next_autoclose": venue._next_autoclose,
+        **dict(zip(COUNTERS, venue.next_ids, strict=True)),
         "fill_count": venue.fill_count,
         "orders": [_order(o) for o in venue.orders.values()],
     }
+
+
+def saved_time(doc: object) -> int:
+    """When the document was saved (the venue's time, ms; 0 when it does not say)."""
+    d = _mapping(doc, "document")
+    return _int(d, "saved_at_ms", "", minimum=0) if "saved_at_ms" in d else 0
 
 
 def restore_account(venue: SimVenue, doc: object) -> None:
@@ -65,22 +70,31 @@ def restore_account(venue: SimVenue, doc: object) -> None:
         raise AccountStateError(f"version: expected {VERSION}, got {d.get('version')!r}")
     if d.get("venue") != venue.name:
         raise AccountStateError(f"venue: expected {venue.name!r}, got {d.get('venue')!r}")
-    tables = {key: _amount_table(d, key) for key in ("wallet", "initial", "fees", "realized", "funding")}
-    positions = {}
+    saved_time(d)
+    old = venue.account
+    account = Account(
+        _amount_table(d, "wallet"),
+        maintenance_margin_rate=old.mmr,
+        default_leverage=old.default_leverage,
+        use_margin=old.use_margin,
+        margin_leverage=old.margin_leverage,
+    )
+    account.initial = _amount_table(d, "initial")
+    account.fees = _amount_table(d, "fees")
+    account.realized = _amount_table(d, "realized")
+    account.funding = _amount_table(d, "funding")
     for symbol, raw in _mapping(d.get("positions", {}), "positions").items():
         where = f"positions.{symbol}"
         if symbol not in venue.markets:
             raise AccountStateError(f"{where}: not a market of this venue ({', '.join(venue.markets)})")
         p = _mapping(raw, where)
-        positions[symbol] = PositionState(
+        account.positions[symbol] = PositionState(
             size=_decimal(p, "size", where),
             entry=_decimal(p, "entry", where, minimum=Decimal(0)),
             leverage=_int(p, "leverage", where, minimum=1),
             realized=_decimal(p, "realized", where),
         )
-    counters = {
-        key: _int(d, key, "", minimum=1) for key in ("next_order_id", "next_trade_id", "next_autoclose")
-    }
+    a, b, c = (_int(d, key, "", minimum=1) for key in COUNTERS)
     fill_count = _int(d, "fill_count", "", minimum=0)
     raw_orders = d.get("orders", [])
     if not isinstance(raw_orders, list):
@@ -88,24 +102,7 @@ def restore_account(venue: SimVenue, doc: object) -> None:
     orders = [_live_order(venue, raw, f"orders[{i}]") for i, raw in enumerate(raw_orders)]
     if len({o.cid for o in orders}) != len(orders):
         raise AccountStateError("orders: a client order id appears twice")
-    # every field checked: now change the venue
-    acc = venue.account
-    acc.wallet, acc.initial = tables["wallet"], tables["initial"]
-    acc.fees, acc.realized, acc.funding = tables["fees"], tables["realized"], tables["funding"]
-    acc.positions = positions
-    venue._next_vid = counters["next_order_id"]
-    venue._next_trade = counters["next_trade_id"]
-    venue._next_autoclose = counters["next_autoclose"]
-    venue.fill_count = fill_count
-    for o in sorted(orders, key=lambda o: o.seq):
-        venue.orders[o.cid] = o
-        if o.status.is_final:
-            venue._finished_orders.append(o.cid)
-        else:
-            (venue._buys if o.sign > 0 else venue._sells)[o.m.index].append(o)
-    for m in venue._markets:
-        venue._refresh_orders(m)
-    venue._refresh_liquidation()
+    venue.adopt_account(account, (a, b, c), fill_count, orders)  # every field checked: now change the venue
 
 
 # --- writing ------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ class LedgerMixin:
     _markets: list[MarketState]
     account: Account
     orders: dict[str, LiveOrder]
-    _archived_ids: set[str]
+    _archived_ids: dict[str, None]
     _buys: list[list[LiveOrder]]
     _sells: list[list[LiveOrder]]
     _out: list[VenueEvent]

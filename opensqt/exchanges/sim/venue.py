@@ -86,8 +86,7 @@ class SimVenue(LedgerMixin):
         # (Binance itself refuses a client id only while its order is open). ~0.9 KB per finished order,
         # ~0.13 KB per archived id.
         self._finished_orders: deque[str] = deque()
-        self._archived_ids: set[str] = set()
-        self._archive_order: deque[str] = deque()
+        self._archived_ids: dict[str, None] = {}  # an ordered set: the oldest id is forgotten first
         self.finished_order_memory = 1_000
         self.archived_id_memory = 50_000
         self._buys: list[list[LiveOrder]] = [[] for _ in insts]
@@ -103,14 +102,46 @@ class SimVenue(LedgerMixin):
         self._sym_market: list[int] = []
         self._next_funding = BIG
 
+    @property
+    def next_ids(self) -> tuple[int, int, int]:
+        """The venue order id, trade id and liquidation order number the venue issues next."""
+        return self._next_vid, self._next_trade, self._next_autoclose
+
     def number_ids_from(self, base: int) -> None:
         """Issue venue order ids, trade ids and liquidation order numbers from `base` on (a fresh venue
         only). A paper account that starts anew over a store that outlives it takes a base from the wall
         clock, so its trade ids never repeat one the store already holds (fills are keyed by venue, symbol
         and trade id)."""
-        if self.orders or self.fill_count:
-            raise ValueError("sim venue: ids can only be renumbered before the first order")
+        self._require_fresh("renumber its ids")
         self._next_vid = self._next_trade = self._next_autoclose = base
+
+    def adopt_account(
+        self,
+        account: Account,
+        next_ids: tuple[int, int, int],
+        fill_count: int,
+        orders: Iterable[LiveOrder],
+    ) -> None:
+        """Take over a saved paper account (`opensqt.exchanges.sim.account_state`; a fresh venue only): its
+        balances and positions, the ids it issues next, and the orders it knows, resting ones back in the
+        book, finished ones queryable until they age out as usual."""
+        self._require_fresh("take over an account")
+        self.account = account
+        self._next_vid, self._next_trade, self._next_autoclose = next_ids
+        self.fill_count = fill_count
+        for o in sorted(orders, key=lambda o: o.seq):
+            self.orders[o.cid] = o
+            if o.status.is_final:
+                self._finished_orders.append(o.cid)
+            else:
+                (self._buys if o.sign > 0 else self._sells)[o.m.index].append(o)
+        for m in self._markets:
+            self._refresh_orders(m)
+        self._refresh_liquidation()
+
+    def _require_fresh(self, what: str) -> None:
+        if self.orders or self.fill_count:
+            raise ValueError(f"sim venue: only a venue that has not traded can {what}")
 
     # --- market data ------------------------------------------------------------------------------
 
@@ -369,10 +400,10 @@ class SimVenue(LedgerMixin):
                 self._archive(cid)
 
     def _archive(self, cid: str) -> None:
-        self._archived_ids.add(cid)
-        self._archive_order.append(cid)
-        while len(self._archive_order) > self.archived_id_memory:
-            self._archived_ids.discard(self._archive_order.popleft())
+        archived = self._archived_ids
+        archived[cid] = None
+        while len(archived) > self.archived_id_memory:
+            del archived[next(iter(archived))]
 
     def _refresh_orders(self, m: MarketState) -> None:
         buys, sells = self._buys[m.index], self._sells[m.index]

@@ -151,6 +151,7 @@ BAD = [
         lambda d: d["positions"][BTC].update(entry="-1"),
         f"positions.{BTC}.entry: expected a finite decimal >= 0",
     ),
+    (lambda d: d.update(saved_at_ms=-1), "saved_at_ms: expected an integer >= 0, got -1"),
     (lambda d: d.update(next_trade_id=0), "next_trade_id: expected an integer >= 1, got 0"),
     (lambda d: d.update(fill_count=True), "fill_count: expected an integer >= 0, got True"),
     (lambda d: d.update(orders={}), "orders: expected a list, got dict"),
